@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what yagura needs on a Debian 12 machine: the Debian packages the lab and the reconciler
+# run (sshd, etcd, runit, iproute2, containerd …) and the npm dependencies (which generate the
+# OpenStack bindings in .gen/). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PKGS=(etcd-server etcd-client openssh-server openssh-client runit iproute2 iputils-ping openssl
+      containerd runc containernetworking-plugins iptables)
+missing=()
+for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  echo "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian packages may start daemons on a systemd machine; the lab runs its own per node.
+echo "installing npm dependencies"
+npm ci --no-audit --no-fund

@@ -1,0 +1,53 @@
+/**
+ * The error taxonomy and its exit codes. User errors say what, where and how to fix; command
+ * errors carry the node, command and output; anything else is a bug in yagura.
+ */
+
+/** Exit codes, stable for scripts and timers. */
+export const EXIT = {
+  ok: 0,
+  /** The input is wrong (inventory problems, bad flags, missing files). */
+  user: 1,
+  /** Command-line usage error (commander's own). */
+  usage: 2,
+  /** An operation failed on a node or the cluster; re-running may repair it. */
+  failed: 3,
+  /** Refused for safety (quorum, lock held by another reconciler). */
+  refused: 4,
+  /** A bug in yagura. */
+  internal: 70,
+} as const;
+
+/** A mistake the user can fix; `message` says what is wrong and what to change. */
+export class UserError extends Error {
+  override readonly name = "UserError";
+  constructor(
+    message: string,
+    readonly details: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** An action refused because going on would be unsafe. */
+export class RefusedError extends Error {
+  override readonly name = "RefusedError";
+}
+
+/** An operation that failed; re-running may repair it. */
+export class OperationFailedError extends Error {
+  override readonly name = "OperationFailedError";
+}
+
+/** Maps any thrown value to an exit code and the lines to print on stderr. */
+export function describeError(err: unknown): { code: number; lines: string[] } {
+  if (err instanceof UserError) return { code: EXIT.user, lines: [`error: ${err.message}`, ...err.details] };
+  if (err instanceof RefusedError) return { code: EXIT.refused, lines: [`refused: ${err.message}`] };
+  if (err instanceof OperationFailedError) return { code: EXIT.failed, lines: [`failed: ${err.message}`] };
+  if (err instanceof Error && err.name === "CommandError") return { code: EXIT.failed, lines: [`failed: ${err.message}`] };
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    code: EXIT.internal,
+    lines: [`internal error (a bug in yagura; please report it with this output): ${e.message}`, e.stack ?? ""],
+  };
+}

@@ -1,0 +1,39 @@
+/** `yagura validate` and `yagura inventory show`: load an environment and report on it. */
+import { stringify } from "yaml";
+import { loadInventory, type LoadResult } from "../inventory/load.js";
+import { formatProblem } from "../inventory/problem.js";
+import { clusterSpec, type ClusterSpec } from "../cluster/spec.js";
+import { UserError } from "./errors.js";
+
+/** Loads ENV or throws a UserError listing every problem. */
+export function requireSpec(env: string, inventoryDir?: string): ClusterSpec & { file: string } {
+  const res: LoadResult = loadInventory(env, inventoryDir);
+  if (!res.ok) {
+    throw new UserError(
+      `${res.file}: ${res.problems.length} problem${res.problems.length === 1 ? "" : "s"} in the inventory`,
+      res.problems.map(formatProblem),
+    );
+  }
+  return { ...clusterSpec(res.env, res.inventory), file: res.file };
+}
+
+/** One-paragraph summary printed by `validate`. */
+export function summarize(spec: ClusterSpec): string {
+  const inv = spec.inventory;
+  const cp = spec.nodes.filter((n) => n.role === "control-plane").length;
+  const workers = spec.nodes.length - cp;
+  const kinds = [...new Set(spec.nodes.map((n) => n.kind))].join(", ");
+  const where = inv.openstack ? `OpenStack cloud "${inv.openstack.cloud}" region ${inv.openstack.region}` : "static nodes";
+  return [
+    `${spec.env}: valid`,
+    `  cluster ${inv.cluster.name}, Kubernetes ${inv.cluster.kubernetesVersion}, ${where}`,
+    `  ${spec.nodes.length} nodes (${cp} control-plane, ${workers} worker; ${kinds || "none"})`,
+    `  pods ${inv.cluster.podCIDR}, services ${inv.cluster.serviceCIDR}, Calico ${inv.networking.calico.encapsulation} AS ${inv.networking.calico.asNumber}`,
+  ].join("\n");
+}
+
+/** The normalised inventory plus the expanded node list, as YAML or JSON. */
+export function showInventory(spec: ClusterSpec, json: boolean): string {
+  const doc = { env: spec.env, inventory: spec.inventory, nodes: spec.nodes };
+  return json ? JSON.stringify(doc, null, 2) : stringify(doc);
+}

@@ -1,0 +1,142 @@
+/**
+ * parse → normalise (defaults) → validate. Every problem carries file, line and column; all
+ * problems are returned at once and no input makes this throw.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { LineCounter, parseDocument, isNode, type Document } from "yaml";
+import { inventorySchema, type Inventory } from "./schema.js";
+import { formatPath, type Problem } from "./problem.js";
+import { runRules } from "./rules/index.js";
+
+/** The result of loading an inventory: either the normalised inventory or every problem. */
+export type LoadResult =
+  | { ok: true; inventory: Inventory; file: string; env: string; locate: Locator }
+  | { ok: false; problems: Problem[]; file: string; env: string };
+
+/** Maps a document path to a 1-based line and column. */
+export type Locator = (path: readonly (string | number)[]) => { line: number; column: number };
+
+/** Directory holding the environments shipped with the project. */
+export const DEFAULT_INVENTORY_DIR = resolve(dirname(new URL(import.meta.url).pathname), "../../inventory");
+
+/**
+ * Resolves ENV as the user typed it: a path to a YAML file, or a name under the inventory directory.
+ */
+export function resolveInventoryPath(env: string, inventoryDir = DEFAULT_INVENTORY_DIR): string {
+  if (env.endsWith(".yaml") || env.endsWith(".yml") || env.includes("/")) {
+    return isAbsolute(env) ? env : resolve(env);
+  }
+  return join(inventoryDir, `${env}.yaml`);
+}
+
+/** The environment name: the file's base name without extension. */
+export function envName(file: string): string {
+  return basename(file).replace(/\.ya?ml$/, "");
+}
+
+/** Reads and validates an inventory file. */
+export function loadInventory(env: string, inventoryDir?: string): LoadResult {
+  const file = resolveInventoryPath(env, inventoryDir);
+  const name = envName(file);
+  if (!existsSync(file)) {
+    return {
+      ok: false,
+      file,
+      env: name,
+      problems: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          path: "",
+          message: `no such inventory file; create it or name one of the files in ${inventoryDir ?? DEFAULT_INVENTORY_DIR}`,
+        },
+      ],
+    };
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    return {
+      ok: false,
+      file,
+      env: name,
+      problems: [{ file, line: 1, column: 1, path: "", message: `cannot read file: ${(err as Error).message}` }],
+    };
+  }
+  return parseInventory(text, file);
+}
+
+/** Validates inventory text; `file` is only used in messages and for the environment name. */
+export function parseInventory(text: string, file: string): LoadResult {
+  const env = envName(file);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [];
+  for (const err of doc.errors) {
+    const pos = lineCounter.linePos(err.pos[0]);
+    problems.push({
+      file,
+      line: pos.line,
+      column: pos.col,
+      path: "",
+      message: `YAML syntax: ${err.message.split("\n")[0]}`,
+    });
+  }
+  if (problems.length > 0) return { ok: false, problems, file, env };
+
+  const locate = makeLocator(doc, lineCounter);
+  const raw: unknown = doc.toJS({ maxAliasCount: 50 });
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return {
+      ok: false,
+      file,
+      env,
+      problems: [{ file, line: 1, column: 1, path: "", message: "the inventory must be a YAML mapping (key: value)" }],
+    };
+  }
+  const parsed = inventorySchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // An unknown key is best pointed at itself, not at the mapping holding it.
+      const at = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0] ?? ""] : issue.path;
+      problems.push({ file, ...locate(at), path: formatPath(at), message: describeIssue(issue) });
+    }
+    return { ok: false, problems, file, env };
+  }
+  for (const f of runRules(parsed.data)) {
+    problems.push({ file, ...locate(f.path), path: formatPath(f.path), message: f.message });
+  }
+  if (problems.length > 0) return { ok: false, problems, file, env };
+  return { ok: true, inventory: parsed.data, file, env, locate };
+}
+
+function makeLocator(doc: Document, lc: LineCounter): Locator {
+  return (path) => {
+    // Walk down as far as the document goes: a missing key points at its parent.
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && node.range) {
+        const pos = lc.linePos(node.range[0]);
+        return { line: pos.line, column: pos.col };
+      }
+    }
+    return { line: 1, column: 1 };
+  };
+}
+
+function describeIssue(issue: import("zod").ZodIssue): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove it or check its spelling against inventory/README.md`;
+    case "invalid_type":
+      if (issue.received === "undefined") return `required field is missing: add it (expected ${issue.expected})`;
+      return `expected ${issue.expected}, got ${issue.received}`;
+    case "invalid_enum_value":
+      return `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(", ")}, got ${JSON.stringify(issue.received)}`;
+    default:
+      return issue.message;
+  }
+}
