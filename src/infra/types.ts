@@ -1,0 +1,111 @@
+/**
+ * The narrow interfaces the reconciler uses to touch the world. Real implementations live beside
+ * this file (ssh.ts on node-ssh, etcd.ts on a real etcd client); tests of pure code may use fakes.
+ */
+
+/** How to reach one node over SSH. */
+export interface SshTarget {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+}
+
+/** Exit status and output of a command on a node. */
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options for one command. */
+export interface ExecOptions {
+  /** Written to the command's standard input. */
+  readonly stdin?: string;
+  /** Kills the command after this long (default: the pool's command timeout). */
+  readonly timeoutMs?: number;
+}
+
+/** A command that exited non-zero: node, command, exit code and output, for the operator. */
+export class CommandError extends Error {
+  override readonly name = "CommandError";
+  constructor(
+    readonly node: string,
+    readonly command: string,
+    readonly code: number,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    const tail = (s: string) => (s.length > 2000 ? "…" + s.slice(-2000) : s).trim();
+    super(
+      `${node}: command exited ${code}: ${command.length > 300 ? command.slice(0, 300) + "…" : command}` +
+        (stderr.trim() ? `\n  stderr: ${tail(stderr)}` : "") +
+        (stdout.trim() && !stderr.trim() ? `\n  stdout: ${tail(stdout)}` : ""),
+    );
+  }
+}
+
+/** A node whose SSH host key differs from the pinned one: that node stops, the others go on. */
+export class HostKeyMismatchError extends Error {
+  override readonly name = "HostKeyMismatchError";
+}
+
+/** A node that cannot be reached (connect refused, timeout, auth failure). */
+export class NodeUnreachableError extends Error {
+  override readonly name = "NodeUnreachableError";
+}
+
+/** Commands and files on nodes, by node name. One connection per node, reused. */
+export interface NodeShell {
+  /** Runs a command; resolves with its exit status (does not reject on a non-zero exit). */
+  exec(node: string, command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Runs a command; rejects with CommandError on a non-zero exit; resolves with stdout. */
+  run(node: string, command: string, opts?: ExecOptions): Promise<string>;
+  /** Writes a file atomically (temp file, fsync, rename) with the given mode and owner. */
+  upload(node: string, path: string, content: string | Buffer, opts: { mode: number; owner?: string }): Promise<void>;
+  /** SSH round trips made per node since creation (commands + uploads), for benchmarks. */
+  readonly roundTrips: ReadonlyMap<string, number>;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+/** One etcd member as the cluster reports it. */
+export interface EtcdMember {
+  /** Member id as a decimal or hex string (as the client returns it). */
+  readonly id: string;
+  readonly name: string;
+  readonly peerURLs: readonly string[];
+  readonly clientURLs: readonly string[];
+  readonly isLearner: boolean;
+}
+
+/** Status of one etcd endpoint. */
+export interface EtcdEndpointStatus {
+  readonly endpoint: string;
+  readonly healthy: boolean;
+  readonly error?: string;
+  readonly memberId?: string;
+  readonly leaderId?: string;
+  readonly raftIndex?: number;
+  readonly raftAppliedIndex?: number;
+  readonly isLearner?: boolean;
+}
+
+/** Administrative access to an etcd cluster with a client certificate. */
+export interface EtcdAdmin {
+  members(): Promise<EtcdMember[]>;
+  endpointStatus(endpoint: string): Promise<EtcdEndpointStatus>;
+  addLearner(peerURL: string): Promise<EtcdMember>;
+  promote(memberId: string): Promise<void>;
+  remove(memberId: string): Promise<void>;
+  put(key: string, value: string): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+/** TLS material for an etcd client (PEM text). */
+export interface EtcdTls {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
