@@ -16,4 +16,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The Debian packages may start daemons on a systemd machine; the lab runs its own per node.
 echo "installing npm dependencies"
-npm ci --no-audit --no-fund
+# npm ci refuses a lockfile that lacks other platforms' optional packages (which a registry
+# mirror may not carry); npm install honours the lockfile and skips what it cannot fetch.
+npm install --no-audit --no-fund
