@@ -3,6 +3,16 @@
  * findings; `runRules` collects every finding of every rule so the user sees all problems at once.
  */
 import type { Inventory } from "../schema.js";
+import { nameRules } from "./names.js";
+import { nodeRules } from "./nodes.js";
+import { addressRules } from "./addresses.js";
+import { networkRules } from "./network.js";
+import { calicoRules } from "./calico.js";
+import { kubernetesRules } from "./kubernetes.js";
+import { artifactRules } from "./artifacts.js";
+import { openstackRules } from "./openstack.js";
+import { storageRules } from "./storage.js";
+import { safetyRules } from "./safety.js";
 
 /** One rule violation: where in the document, and what to change. */
 export interface Finding {
@@ -13,10 +23,19 @@ export interface Finding {
 /** A rule inspects the whole inventory and reports findings; it must never throw. */
 export type Rule = (inv: Inventory) => Finding[];
 
-import { nameRules } from "./names.js";
-
-/** Every rule, in the order their findings are reported. */
-export const RULES: readonly Rule[] = [...nameRules];
+/** Every rule, in the order their findings are reported: safety first, since it explains the rest. */
+export const RULES: readonly Rule[] = [
+  ...safetyRules,
+  ...nameRules,
+  ...nodeRules,
+  ...addressRules,
+  ...networkRules,
+  ...calicoRules,
+  ...kubernetesRules,
+  ...artifactRules,
+  ...openstackRules,
+  ...storageRules,
+];
 
 /** Runs every rule; a rule that throws is reported as a bug instead of crashing validation. */
 export function runRules(inv: Inventory): Finding[] {

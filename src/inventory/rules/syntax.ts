@@ -1,0 +1,73 @@
+/**
+ * The string syntaxes the rules check against, with the upstream rule each one mirrors. Pure
+ * predicates returning a reason (or undefined) so a rule can say exactly what is wrong.
+ */
+
+/** A DNS-1123 label: lower-case alphanumerics and '-', 1–63 characters, alphanumeric at both ends. */
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** A DNS-1123 subdomain: dot-separated labels, at most 253 characters. */
+export function isDnsSubdomain(s: string): boolean {
+  return s.length >= 1 && s.length <= 253 && s.split(".").every((l) => DNS1123_LABEL.test(l));
+}
+
+/** The name part of a Kubernetes label key, and every non-empty label value. */
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** Why `key` is not a Kubernetes label (or taint) key, or undefined when it is one. */
+export function labelKeyProblem(key: string): string | undefined {
+  const slash = key.indexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined) {
+    if (!isDnsSubdomain(prefix)) {
+      return `its prefix ${JSON.stringify(prefix)} must be a DNS subdomain (lower-case labels joined by '.', at most 253 characters), e.g. node.example.com/role`;
+    }
+  }
+  if (name.length === 0) return "the part after the '/' is empty; write a name such as example.com/role";
+  if (name.length > 63) return `the name part is ${name.length} characters; the limit is 63`;
+  if (!QUALIFIED_NAME.test(name)) {
+    return `the name part ${JSON.stringify(name)} may only hold letters, digits, '-', '_' and '.', beginning and ending with a letter or digit (at most one '/', after an optional DNS-subdomain prefix)`;
+  }
+  return undefined;
+}
+
+/** Why `value` is not a Kubernetes label value, or undefined when it is one (empty is allowed). */
+export function labelValueProblem(value: string): string | undefined {
+  if (value === "") return undefined;
+  if (value.length > 63) return `it is ${value.length} characters; the limit is 63`;
+  if (!QUALIFIED_NAME.test(value)) {
+    return "it may only hold letters, digits, '-', '_' and '.', beginning and ending with a letter or digit (or be empty)";
+  }
+  return undefined;
+}
+
+/** True for an http(s) URL with a host and no credentials, query or fragment. */
+export function isHttpUrl(s: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return false;
+  }
+  return (u.protocol === "https:" || u.protocol === "http:") && u.hostname !== "" && u.username === "" && u.password === "" && u.search === "" && u.hash === "";
+}
+
+/** True for a DNS hostname (RFC 1123, letters case-insensitive). */
+export function isHostname(s: string): boolean {
+  return isDnsSubdomain(s.toLowerCase()) && !/^[\d.]+$/.test(s);
+}
+
+/** Parses `30s`, `5m`, `2h`, `30d`, `100ms` to milliseconds; undefined when malformed. */
+export function parseDuration(s: string): number | undefined {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(s);
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "ms" | "s" | "m" | "h" | "d"];
+  return Number(m[1]) * unit;
+}
+
+/** A Kubernetes release `MAJOR.MINOR.PATCH`, optionally with a leading v. */
+export function parseKubeVersion(s: string): [number, number, number] | undefined {
+  const m = /^v?(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/.exec(s);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
