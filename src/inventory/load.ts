@@ -69,33 +69,43 @@ export function loadInventory(env: string, inventoryDir?: string): LoadResult {
   return parseInventory(text, file);
 }
 
-/** Validates inventory text; `file` is only used in messages and for the environment name. */
+/** Most aliases a document may expand; beyond it the file is an alias bomb, not an inventory. */
+const MAX_ALIAS_COUNT = 50;
+
+/** Validates inventory text; `file` is only used in messages and for the environment name. Never throws. */
 export function parseInventory(text: string, file: string): LoadResult {
   const env = envName(file);
+  const fail = (line: number, column: number, message: string): LoadResult => ({
+    ok: false,
+    file,
+    env,
+    problems: [{ file, line, column, path: "", message }],
+  });
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let doc: Document;
+  let raw: unknown;
+  try {
+    // resolveKnownTags: false keeps !!binary, !!set, !!timestamp … as plain strings, which the
+    // schema then reports, instead of turning them into Buffers, Sets and Dates.
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, resolveKnownTags: false });
+  } catch (err) {
+    return fail(1, 1, `cannot read the document: ${describeYamlError(err)}`);
+  }
   const problems: Problem[] = [];
   for (const err of doc.errors) {
     const pos = lineCounter.linePos(err.pos[0]);
-    problems.push({
-      file,
-      line: pos.line,
-      column: pos.col,
-      path: "",
-      message: `YAML syntax: ${err.message.split("\n")[0]}`,
-    });
+    problems.push({ file, line: Math.max(1, pos.line), column: Math.max(1, pos.col), path: "", message: `YAML syntax: ${describeYamlError(err)}` });
   }
   if (problems.length > 0) return { ok: false, problems, file, env };
 
   const locate = makeLocator(doc, lineCounter);
-  const raw: unknown = doc.toJS({ maxAliasCount: 50 });
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    return fail(1, 1, `cannot read the document: ${describeYamlError(err)}`);
+  }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    return {
-      ok: false,
-      file,
-      env,
-      problems: [{ file, line: 1, column: 1, path: "", message: "the inventory must be a YAML mapping (key: value)" }],
-    };
+    return fail(1, 1, "the inventory must be a YAML mapping (key: value)");
   }
   const parsed = inventorySchema.safeParse(raw);
   if (!parsed.success) {
@@ -111,6 +121,15 @@ export function parseInventory(text: string, file: string): LoadResult {
   }
   if (problems.length > 0) return { ok: false, problems, file, env };
   return { ok: true, inventory: parsed.data, file, env, locate };
+}
+
+/** One line that explains a YAML error, with advice for the two resource limits. */
+function describeYamlError(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/call stack/i.test(msg)) return "the document is nested too deeply to read; an inventory is only a few levels deep";
+  if (/alias count/i.test(msg)) return `the document expands more than ${MAX_ALIAS_COUNT} aliases (*name), which looks like an alias bomb; write the values out or use fewer aliases`;
+  if (/multiple documents/i.test(msg)) return "the file holds more than one YAML document (a second ---); an inventory is one document: remove the extra --- and what follows, or merge it";
+  return msg.split("\n")[0] ?? msg;
 }
 
 function makeLocator(doc: Document, lc: LineCounter): Locator {
@@ -130,7 +149,10 @@ function makeLocator(doc: Document, lc: LineCounter): Locator {
 function describeIssue(issue: import("zod").ZodIssue): string {
   switch (issue.code) {
     case "unrecognized_keys":
-      return `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove it or check its spelling against inventory/README.md`;
+      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys
+        .slice(0, 5)
+        .map((k) => JSON.stringify(k))
+        .join(", ")}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ""}: remove it or check its spelling against inventory/README.md`;
     case "invalid_type":
       if (issue.received === "undefined") return `required field is missing: add it (expected ${issue.expected})`;
       return `expected ${issue.expected}, got ${issue.received}`;
