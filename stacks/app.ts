@@ -1,0 +1,42 @@
+/**
+ * Wiring of the CDKTF app: one ClusterStack per inventory file that has an `openstack` section.
+ * Kept apart from main.ts so tests and benchmarks can build the app in-process.
+ */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { App } from "cdktf";
+import { DEFAULT_INVENTORY_DIR, loadInventory } from "../src/inventory/load.js";
+import type { Problem } from "../src/inventory/problem.js";
+import { ClusterStack } from "./cluster-stack.js";
+import { InventoryInvalidError } from "./errors.js";
+
+/** Options of {@link buildApp}. */
+export interface BuildAppOptions {
+  /** Directory of inventory files. @default the project's inventory/ */
+  readonly inventoryDir?: string;
+  /** Where `synth` writes. @default "cdktf.out" (or what the CLI passes in CDKTF_OUTDIR) */
+  readonly outdir?: string;
+}
+
+/** Builds the app; throws InventoryInvalidError listing every problem of every inventory. */
+export function buildApp(opts: BuildAppOptions = {}): { app: App; stacks: string[] } {
+  const dir = opts.inventoryDir ?? DEFAULT_INVENTORY_DIR;
+  const app = new App(opts.outdir === undefined ? {} : { outdir: opts.outdir });
+  const files = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
+  const problems: Problem[] = [];
+  const stacks: string[] = [];
+  for (const f of files) {
+    const res = loadInventory(join(dir, f));
+    if (!res.ok) {
+      problems.push(...res.problems);
+      continue;
+    }
+    if (!res.inventory.openstack) continue; // a lab environment: nothing to create
+    new ClusterStack(app, res.env, { env: res.env, inventory: res.inventory });
+    stacks.push(res.env);
+  }
+  if (problems.length > 0) throw new InventoryInvalidError(problems);
+  return { app, stacks };
+}

@@ -1,0 +1,11 @@
+/** The CDKTF app (`cdktf synth`, `cdktf deploy <env>`): one stack per OpenStack environment. */
+import { buildApp } from "./app.js";
+import { InventoryInvalidError } from "./errors.js";
+
+try {
+  buildApp().app.synth();
+} catch (err) {
+  if (!(err instanceof InventoryInvalidError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
