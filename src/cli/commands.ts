@@ -1,5 +1,8 @@
 /** Registers the commands of the other domains (lab, reconcile, …) on the program. */
 import type { Command } from "commander";
+import { registerLabCommands } from "./lab.js";
 
 /** Each domain adds its commands here, keeping main.ts small. */
-export function registerExtraCommands(_program: Command): void {}
+export function registerExtraCommands(program: Command): void {
+  registerLabCommands(program);
+}

@@ -1,0 +1,61 @@
+/**
+ * A small exclusive lock file (holder's pid inside). A lock whose holder died is taken over, so a
+ * crashed command never blocks the next one.
+ */
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function tryTake(path: string): number | undefined {
+  try {
+    const fd = openSync(path, "wx", 0o600);
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    return undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  let holder = NaN;
+  try {
+    holder = Number(readFileSync(path, "utf8").trim());
+  } catch {
+    return tryTake(path); // released between our open and read
+  }
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) return holder;
+  try {
+    unlinkSync(path); // stale: its holder is gone
+  } catch {
+    // someone else removed it first
+  }
+  return tryTake(path);
+}
+
+/**
+ * Runs fn holding the lock at `path`. Waits up to `waitMs` for a live holder; then calls
+ * `onBusy(holderPid)`, which should throw.
+ */
+export async function withLock<T>(path: string, fn: () => Promise<T>, waitMs: number, onBusy: (pid: number) => never): Promise<T> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const holder = tryTake(path);
+    if (holder === undefined) break;
+    if (Date.now() >= until) onBusy(holder);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * One lab node's life on the host: its netns and veth on the bridge, its cgroups, and its PID 1
+ * started in fresh namespaces; and, in reverse, stopping it and removing every object it had.
+ */
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { ensureNodeDirs, cgroupPids, removeCgroupTree } from "./cgroup.js";
+import { run, spawnDetached, tryRun } from "./exec.js";
+import { writeNodeTree } from "./nodefs.js";
+import { children, comm, isOurs, LAUNCHER_NAMES, PID1_NAMES, signalIfOurs, waitFor } from "./procs.js";
+import type { NodeRecord } from "./state.js";
+
+/** What creating a node needs from the lab. */
+export interface NodeContext {
+  readonly bridge: string;
+  readonly prefix: number;
+  /** Holds node-launch and node-init. */
+  readonly binDir: string;
+  /** Hidden from the node (a tmpfs over it): the state root with keys and every node's tree. */
+  readonly hideDir: string;
+  /** The lab's cgroup group dirs, one per hierarchy. */
+  readonly groupDirs: readonly string[];
+  readonly operatorPublicKey: string;
+  readonly pauseImage?: string;
+  /** Called whenever the record gained a field, so it is on disk before the next step. */
+  readonly save: () => void;
+  /** Mount source name for the node's mounts. */
+  readonly mountTag: (node: string) => string;
+}
+
+/** True when the netns is present on the host. */
+export function netnsExists(name: string): boolean {
+  return existsSync(join("/run/netns", name));
+}
+
+/** True when a host interface of this name exists. */
+export function linkExists(name: string): boolean {
+  return existsSync(join("/sys/class/net", name));
+}
+
+function consoleTail(rec: NodeRecord): string {
+  try {
+    return readFileSync(join(rec.dir, "console.log"), "utf8").trim().split("\n").slice(-8).join("\n  ");
+  } catch {
+    return "(no console output)";
+  }
+}
+
+/** Creates the node recorded in `rec` (already saved) and starts its PID 1. */
+export async function createNode(ctx: NodeContext, rec: NodeRecord): Promise<void> {
+  rec.hostKey = await writeNodeTree({
+    name: rec.name,
+    address: rec.address,
+    dir: rec.dir,
+    operatorPublicKey: ctx.operatorPublicKey,
+    pauseImage: ctx.pauseImage,
+  });
+  ctx.save();
+  await run(["ip", "netns", "add", rec.netns]);
+  await run(["ip", "link", "add", rec.veth, "type", "veth", "peer", "name", "eth0", "netns", rec.netns]);
+  await run(["ip", "link", "set", rec.veth, "master", ctx.bridge, "up"]);
+  // lo and eth0 only, no default route: the node reaches its subnet and itself, nothing else.
+  await run(["ip", "-n", rec.netns, "-batch", "-"], {
+    input: `addr add ${rec.address}/${ctx.prefix} dev eth0\nlink set lo up\nlink set eth0 up\n`,
+  });
+  rec.cgroups = ensureNodeDirs(ctx.groupDirs, rec.name);
+  ctx.save();
+  const log = openSync(join(rec.dir, "console.log"), "a", 0o600);
+  try {
+    rec.launcher = spawnDetached(
+      [
+        join(ctx.binDir, "node-launch"),
+        join("/run/netns", rec.netns),
+        String(rec.cgroups.length),
+        ...rec.cgroups,
+        join(ctx.binDir, "node-init"),
+        rec.name,
+        rec.dir,
+        ctx.hideDir,
+        ctx.mountTag(rec.name),
+      ],
+      log,
+    );
+  } finally {
+    closeSync(log);
+  }
+  ctx.save();
+  const launcher = rec.launcher;
+  let pid1: number | undefined;
+  const started = await waitFor(
+    () => {
+      pid1 = children(launcher).find((c) => comm(c) === "runsvdir");
+      return pid1 !== undefined || comm(launcher) === undefined;
+    },
+    15_000,
+    10,
+  );
+  if (!started || pid1 === undefined) {
+    throw new Error(`node ${rec.name}: PID 1 did not start (runsvdir); its console says:\n  ${consoleTail(rec)}`);
+  }
+  rec.pid1 = pid1;
+  ctx.save();
+}
+
+/** True when the node's netns is there and its PID 1 is the runsvdir we started. */
+export function nodeHealthy(rec: NodeRecord): boolean {
+  return netnsExists(rec.netns) && isOurs(rec.pid1, PID1_NAMES) && linkExists(rec.veth);
+}
+
+/**
+ * Stops nodes: HUP to each PID 1 (runsvdir TERMs its services and exits; the kernel then kills
+ * whatever is left in the node's pid namespace), KILL after a grace period, then the launchers.
+ */
+export async function stopNodes(recs: readonly NodeRecord[], graceMs = 3000): Promise<void> {
+  for (const r of recs) signalIfOurs(r.pid1, PID1_NAMES, "SIGHUP");
+  await waitFor(() => recs.every((r) => !isOurs(r.pid1, PID1_NAMES)), graceMs);
+  for (const r of recs) signalIfOurs(r.pid1, PID1_NAMES, "SIGKILL");
+  await waitFor(() => recs.every((r) => !isOurs(r.launcher, LAUNCHER_NAMES)), 1000);
+  // A launcher still there never got as far as a PID 1 (or it hung): it is ours, end it.
+  for (const r of recs) signalIfOurs(r.launcher, LAUNCHER_NAMES, "SIGKILL");
+  await waitFor(() => recs.every((r) => !isOurs(r.launcher, LAUNCHER_NAMES)), 2000);
+}
+
+/**
+ * Removes a stopped node's host objects: netns (its veth goes with it), cgroup dirs (once the
+ * node's tasks are gone) and its tree. Returns what could not be removed.
+ */
+export async function removeNodeObjects(rec: NodeRecord): Promise<string[]> {
+  const left: string[] = [];
+  if (netnsExists(rec.netns)) {
+    const r = await tryRun(["ip", "netns", "del", rec.netns]);
+    if (r.code !== 0) left.push(`netns ${rec.netns}: ${r.stderr.trim()}`);
+  }
+  // The veth dies with its netns, a moment later (the kernel frees a netns asynchronously).
+  if (!(await waitFor(() => !linkExists(rec.veth), 3000))) {
+    await tryRun(["ip", "link", "del", rec.veth]);
+    if (linkExists(rec.veth)) left.push(`link ${rec.veth}`);
+  }
+  await waitFor(() => rec.cgroups.every((d) => cgroupPids(d).length === 0), 5000);
+  for (const d of rec.cgroups) left.push(...removeCgroupTree(d).map((x) => `cgroup ${x}`));
+  if (left.length === 0) rmSync(rec.dir, { recursive: true, force: true });
+  return left;
+}

@@ -1,0 +1,178 @@
+/**
+ * `lab up`: brings the lab of an environment to what its inventory says. Healthy nodes are kept,
+ * missing or broken ones are (re)created, nodes gone from the inventory are removed. A failed run
+ * removes what it created (the whole lab when it was the first run).
+ */
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ClusterSpec } from "../cluster/spec.js";
+import { ensureGroupDirs } from "./cgroup.js";
+import { labContext, type LabContext, type LabOptions } from "./context.js";
+import { removeNodes, teardown, withLabLock } from "./down.js";
+import { mapLimit, run } from "./exec.js";
+import { createNode, linkExists, nodeHealthy, type NodeContext } from "./node.js";
+import { buildPauseImage, pauseUnavailable } from "./pause.js";
+import { checkHostClashes, planLab, requirePrerequisites, type LabPlan } from "./preflight.js";
+import { LAUNCH_SCRIPT, NODE_INIT_SCRIPT } from "./scripts.js";
+import { ensureOperatorKey, sshBanner, sshConfigText, updateKnownHosts } from "./ssh.js";
+import { emptyState, readState, writeState, type LabState, type NodeRecord } from "./state.js";
+import { holdSysctls } from "./sysctl.js";
+import { waitFor } from "./procs.js";
+
+/** Options of `labUp`. */
+export interface LabUpOptions extends LabOptions {
+  /** Wait until every node's sshd answers (default true). */
+  readonly waitForSsh?: boolean;
+  /** Remove lab nodes that are no longer in the inventory (default true). */
+  readonly prune?: boolean;
+  /** Nodes created at once (default 4). */
+  readonly concurrency?: number;
+  /** Build the pause image and place it on each node (default true; skipped with a note when gcc is missing). */
+  readonly pauseImage?: boolean;
+}
+
+/** What `labUp` did and how to reach the nodes. */
+export interface LabUpResult {
+  readonly created: readonly string[];
+  readonly kept: readonly string[];
+  readonly removed: readonly string[];
+  readonly nodes: readonly { readonly name: string; readonly address: string; readonly pid1: number }[];
+  readonly sshKey: string;
+  readonly knownHosts: string;
+  readonly sshConfig: string;
+  /** Why the pause image is missing, when it is. */
+  readonly pauseImageNote?: string;
+}
+
+async function ensureBridge(ctx: LabContext, state: LabState, plan: LabPlan): Promise<void> {
+  if (state.bridge && state.bridge.name !== plan.bridge) {
+    throw new Error(`lab ${ctx.env} runs on bridge ${state.bridge.name}; run \`yagura lab down ${ctx.env}\` before changing lab.bridge`);
+  }
+  state.bridge = { name: plan.bridge, address: plan.bridgeAddress, prefix: plan.prefix };
+  writeState(ctx.labDir, state);
+  if (linkExists(plan.bridge)) return;
+  await run(["ip", "link", "add", plan.bridge, "type", "bridge"]);
+  await run(["ip", "addr", "add", `${plan.bridgeAddress}/${plan.prefix}`, "dev", plan.bridge]);
+  await run(["ip", "link", "set", plan.bridge, "up"]);
+  ctx.progress(`  bridge ${plan.bridge} ${plan.bridgeAddress}/${plan.prefix}`);
+}
+
+function writeScripts(ctx: LabContext): void {
+  mkdirSync(ctx.binDir, { recursive: true, mode: 0o700 });
+  for (const [name, text] of [["node-launch", LAUNCH_SCRIPT], ["node-init", NODE_INIT_SCRIPT]] as const) {
+    writeFileSync(join(ctx.binDir, name), text, { mode: 0o755 });
+    chmodSync(join(ctx.binDir, name), 0o755);
+  }
+}
+
+function writeSshFiles(ctx: LabContext, state: LabState, dropped: readonly string[]): void {
+  const nodes = Object.values(state.nodes).filter((n) => n.hostKey);
+  const entries = new Map(nodes.map((n) => [n.address, n.hostKey!]));
+  updateKnownHosts(ctx.paths.knownHosts, new Set([...entries.keys(), ...dropped]), entries);
+  writeFileSync(ctx.sshConfig, sshConfigText(ctx.paths.sshKey, ctx.paths.knownHosts, nodes), { mode: 0o644 });
+}
+
+/** Brings up (or brings up to date) the lab of `spec.env`; see the module comment. */
+export async function labUp(spec: ClusterSpec, opts: LabUpOptions = {}): Promise<LabUpResult> {
+  const ctx = labContext(spec.env, opts);
+  requirePrerequisites();
+  const plan = planLab(spec, ctx.root);
+  mkdirSync(ctx.paths.dir, { recursive: true, mode: 0o700 });
+  return withLabLock(ctx, async () => {
+    const prior = readState(ctx.labDir);
+    const state = prior ?? emptyState(spec.env);
+    await checkHostClashes(plan, state.bridge?.name === plan.bridge);
+    writeState(ctx.labDir, state);
+    const created: string[] = [];
+    try {
+      return await bringUp(ctx, state, plan, opts, created);
+    } catch (err) {
+      ctx.progress(`lab ${spec.env}: failed; removing what this run created`);
+      if (!prior || Object.keys(prior.nodes).length === 0) await teardown(ctx, state).catch(() => {});
+      else await removeNodes(ctx, state, created.map((n) => state.nodes[n]!).filter(Boolean)).catch(() => {});
+      throw err;
+    }
+  });
+}
+
+async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: LabUpOptions, created: string[]): Promise<LabUpResult> {
+  const wanted = new Map(plan.nodes.map((n) => [n.name, n]));
+  const keep = Object.values(state.nodes).filter((r) => wanted.get(r.name)?.address === r.address && nodeHealthy(r));
+  const keepNames = new Set(keep.map((r) => r.name));
+  const stale = Object.values(state.nodes).filter((r) => !keepNames.has(r.name) && (wanted.has(r.name) || opts.prune !== false));
+  const toCreate = plan.nodes.filter((n) => !keepNames.has(n.name));
+  ctx.progress(`lab ${ctx.env}: ${keep.length} kept, ${toCreate.length} to create, ${stale.filter((r) => !wanted.has(r.name)).length} to remove`);
+
+  if (!state.sysctlHeld) {
+    state.sysctlHeld = true; // recorded first: a crash right after still releases it on down
+    writeState(ctx.labDir, state);
+    await holdSysctls(ctx.labDir);
+  }
+  await ensureBridge(ctx, state, plan);
+  if (stale.length > 0) {
+    const left = await removeNodes(ctx, state, stale);
+    if (left.length > 0) throw new Error(`could not remove stale nodes:\n  ${left.join("\n  ")}`);
+  }
+  writeScripts(ctx);
+  const operatorPublicKey = await ensureOperatorKey(ctx.paths.sshKey, `yagura-lab-${ctx.env}`);
+  let pauseImage: string | undefined;
+  let pauseImageNote = opts.pauseImage === false ? "not requested" : pauseUnavailable();
+  if (!pauseImageNote && toCreate.length > 0) {
+    try {
+      pauseImage = await buildPauseImage(ctx.imagesDir);
+    } catch (err) {
+      pauseImageNote = `could not build it: ${(err as Error).message.split("\n")[0]}`;
+    }
+  }
+  if (pauseImageNote && toCreate.length > 0) ctx.progress(`  pause image skipped: ${pauseImageNote}`);
+  const groupDirs = ensureGroupDirs(ctx.names.cgroupGroup);
+  state.cgroupGroups = [...new Set([...state.cgroupGroups, ...groupDirs])];
+  writeState(ctx.labDir, state);
+
+  const nctx: NodeContext = {
+    bridge: plan.bridge,
+    prefix: plan.prefix,
+    binDir: ctx.binDir,
+    hideDir: ctx.root,
+    groupDirs,
+    operatorPublicKey,
+    pauseImage,
+    save: () => writeState(ctx.labDir, state),
+    mountTag: (node) => `yagura-lab-${ctx.names.tag}-${node}`,
+  };
+  await mapLimit(toCreate, opts.concurrency ?? 4, async (n) => {
+    const rec: NodeRecord = {
+      name: n.name,
+      address: n.address,
+      netns: ctx.names.netns(n.name),
+      veth: ctx.names.veth(n.name),
+      dir: join(ctx.nodesDir, n.name),
+      cgroups: [],
+    };
+    state.nodes[n.name] = rec;
+    created.push(n.name);
+    writeState(ctx.labDir, state);
+    await createNode(nctx, rec);
+    ctx.progress(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} started (pid ${rec.pid1})`);
+  });
+  writeSshFiles(ctx, state, stale.map((r) => r.address));
+
+  if (opts.waitForSsh !== false) {
+    const pending = new Set(plan.nodes.map((n) => n.address));
+    const ok = await waitFor(() => pending.size === 0, 30_000, 50, async () => {
+      await Promise.all([...pending].map(async (a) => (await sshBanner(a, 500)) && pending.delete(a)));
+    });
+    if (!ok) throw new Error(`sshd did not answer on ${[...pending].join(", ")} within 30 s; see the nodes' console.log`);
+    ctx.progress(`lab ${ctx.env}: ${plan.nodes.length} node(s) answer ssh`);
+  }
+  return {
+    created: toCreate.map((n) => n.name),
+    kept: keep.map((r) => r.name),
+    removed: stale.filter((r) => !wanted.has(r.name)).map((r) => r.name),
+    nodes: plan.nodes.map((n) => ({ name: n.name, address: n.address, pid1: state.nodes[n.name]!.pid1! })),
+    sshKey: ctx.paths.sshKey,
+    knownHosts: ctx.paths.knownHosts,
+    sshConfig: ctx.sshConfig,
+    pauseImageNote,
+  };
+}
