@@ -1,0 +1,157 @@
+/**
+ * ClusterStatus: what observe saw, per node and for the etcd cluster, plus the conditions that
+ * `yagura status` prints. Everything here is data and pure functions over it.
+ */
+
+/** One supervised component on a node (etcd, later kube-apiserver …). */
+export interface ServiceStatus {
+  /** The service is defined and enabled (runit: linked into the scan dir; systemd: unit enabled). */
+  readonly present: boolean;
+  /** The supervisor reports the process up. */
+  readonly running: boolean;
+  /** Fingerprint yagura wrote when it last (re)started the component; absent when never started. */
+  readonly fingerprint?: string;
+  readonly pid?: number;
+}
+
+/** What one node reported in its single observe round trip. */
+export interface NodeStatus {
+  readonly name: string;
+  readonly reachable: boolean;
+  /** Why the node is unreachable (host key mismatch, timeout …). */
+  readonly error?: string;
+  readonly prerequisites: { readonly ok: boolean; readonly missing: readonly string[] };
+  readonly services: Readonly<Record<string, ServiceStatus>>;
+  /** sha256 of each yagura-managed file by path; a missing file has no entry. */
+  readonly files: Readonly<Record<string, string>>;
+  readonly etcdData: { readonly present: boolean; readonly hasMember: boolean };
+}
+
+/** One etcd member as seen through the admin client. */
+export interface EtcdMemberStatus {
+  readonly id: string;
+  /** Empty while a member was added but never started. */
+  readonly name: string;
+  readonly peerURLs: readonly string[];
+  readonly clientURLs: readonly string[];
+  readonly isLearner: boolean;
+  readonly healthy: boolean;
+  /** Raft applied index close to the leader's. */
+  readonly inSync: boolean;
+  readonly error?: string;
+}
+
+/** The etcd cluster: members (empty when no endpoint answered) and the reason when none did. */
+export interface EtcdClusterStatus {
+  readonly members: readonly EtcdMemberStatus[];
+  readonly leaderId?: string;
+  readonly error?: string;
+}
+
+/** Everything decide() looks at. */
+export interface ClusterStatus {
+  readonly nodes: Readonly<Record<string, NodeStatus>>;
+  readonly etcd: EtcdClusterStatus;
+}
+
+/** A cluster-api style condition. */
+export interface Condition {
+  readonly type: string;
+  readonly status: "True" | "False" | "Unknown";
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** A node status for a node that did not answer. */
+export function unreachableNode(name: string, error: string): NodeStatus {
+  return {
+    name,
+    reachable: false,
+    error,
+    prerequisites: { ok: false, missing: [] },
+    services: {},
+    files: {},
+    etcdData: { present: false, hasMember: false },
+  };
+}
+
+/** Voting members (learners do not count towards quorum). */
+export function votingMembers(etcd: EtcdClusterStatus): EtcdMemberStatus[] {
+  return etcd.members.filter((m) => !m.isLearner);
+}
+
+/** Quorum size of n voting members. */
+export function quorum(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+/** True when a leader exists and a quorum of voting members is healthy. */
+export function etcdHealthy(etcd: EtcdClusterStatus): boolean {
+  const voting = votingMembers(etcd);
+  if (voting.length === 0 || etcd.leaderId === undefined) return false;
+  return voting.filter((m) => m.healthy).length >= quorum(voting.length);
+}
+
+/** Conditions of one node: Reachable, Prerequisites and one per component. */
+export function nodeConditions(node: NodeStatus, expected: Readonly<Record<string, string>>): Condition[] {
+  const out: Condition[] = [];
+  out.push(
+    node.reachable
+      ? { type: "Reachable", status: "True", reason: "Answered", message: "the node answered over SSH" }
+      : { type: "Reachable", status: "False", reason: "Unreachable", message: node.error ?? "no answer" },
+  );
+  if (!node.reachable) return out;
+  out.push(
+    node.prerequisites.ok
+      ? { type: "Prerequisites", status: "True", reason: "Present", message: "every prerequisite is installed" }
+      : {
+          type: "Prerequisites",
+          status: "False",
+          reason: "Missing",
+          message: `install: ${node.prerequisites.missing.join(", ")}`,
+        },
+  );
+  for (const [component, want] of Object.entries(expected)) {
+    out.push(serviceCondition(component, node.services[component], want));
+  }
+  return out;
+}
+
+/** Condition of one component given the fingerprint it should run with. */
+export function serviceCondition(component: string, s: ServiceStatus | undefined, want: string): Condition {
+  const type = `${component}Ready`;
+  if (!s || !s.present) return { type, status: "False", reason: "NotInstalled", message: `${component} is not set up` };
+  if (!s.running) return { type, status: "False", reason: "Stopped", message: `${component} is not running` };
+  if (s.fingerprint !== want) {
+    return { type, status: "False", reason: "Outdated", message: `${component} runs an outdated configuration` };
+  }
+  return { type, status: "True", reason: "Running", message: `${component} is running (pid ${s.pid ?? "?"})` };
+}
+
+/** Conditions of the etcd cluster: Healthy and InSync. */
+export function etcdConditions(etcd: EtcdClusterStatus): Condition[] {
+  if (etcd.members.length === 0) {
+    return [{ type: "EtcdHealthy", status: "Unknown", reason: "NoMembers", message: etcd.error ?? "no etcd member answered" }];
+  }
+  const voting = votingMembers(etcd);
+  const healthy = voting.filter((m) => m.healthy).length;
+  const sick = etcd.members.filter((m) => !m.healthy).map((m) => m.name || m.peerURLs[0] || m.id);
+  const lagging = etcd.members.filter((m) => m.healthy && !m.inSync).map((m) => m.name || m.id);
+  const learners = etcd.members.filter((m) => m.isLearner).map((m) => m.name || m.peerURLs[0] || m.id);
+  return [
+    etcdHealthy(etcd)
+      ? {
+          type: "EtcdHealthy",
+          status: sick.length ? "False" : "True",
+          reason: sick.length ? "MembersUnhealthy" : "AllHealthy",
+          message: `${healthy}/${voting.length} voting members healthy` + (sick.length ? `; unhealthy: ${sick.join(", ")}` : ""),
+        }
+      : { type: "EtcdHealthy", status: "False", reason: "NoQuorum", message: `${healthy}/${voting.length} voting members healthy` },
+    lagging.length
+      ? { type: "EtcdInSync", status: "False", reason: "Lagging", message: `behind the leader: ${lagging.join(", ")}` }
+      : { type: "EtcdInSync", status: "True", reason: "InSync", message: "every healthy member is in sync" },
+    learners.length
+      ? { type: "EtcdLearners", status: "True", reason: "Learners", message: `learners: ${learners.join(", ")}` }
+      : { type: "EtcdLearners", status: "False", reason: "None", message: "no learner" },
+  ];
+}

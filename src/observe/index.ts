@@ -1,0 +1,59 @@
+/**
+ * observe(): every node in parallel, one SSH round trip each, then etcd through the admin
+ * client. An unreachable node (timeout, refused, changed host key) becomes a status with the
+ * reason; observe itself only fails on a bug.
+ */
+import type { ClusterStatus, NodeStatus } from "../cluster/status.js";
+import { unreachableNode } from "../cluster/status.js";
+import { controlPlane, type ClusterSpec, type NodeSpec } from "../cluster/spec.js";
+import { HostKeyMismatchError, type EtcdAdmin, type NodeShell } from "../infra/types.js";
+import { observedPaths, type Desired } from "../ops/etcd/desired.js";
+import { clientURL, ETCD } from "../ops/etcd/layout.js";
+import { prerequisitesFor } from "../ops/node/prerequisites.js";
+import { supervisorFor } from "../supervisor/index.js";
+import { parseObservation } from "./parse.js";
+import { observeScript, type ObservePlan } from "./script.js";
+import { observeEtcd } from "./etcd.js";
+
+/** What observe talks to. */
+export interface ObserveContext {
+  readonly shell: NodeShell;
+  etcdAdmin(endpoints: readonly string[]): EtcdAdmin;
+}
+
+/** The plan for one node: prerequisites, managed files and components. */
+export function observePlan(node: NodeSpec, desired: Desired): ObservePlan {
+  return {
+    prerequisites: prerequisitesFor(node),
+    files: observedPaths(desired, node.name),
+    components: node.role === "control-plane" ? [ETCD.component] : [],
+    supervisor: supervisorFor(node),
+    etcdDataDir: ETCD.dataDir,
+  };
+}
+
+/** Observes one node in one round trip. */
+export async function observeNode(shell: NodeShell, node: NodeSpec, desired: Desired): Promise<NodeStatus> {
+  const plan = observePlan(node, desired);
+  try {
+    const r = await shell.exec(node.name, "sh -s", { stdin: observeScript(plan) });
+    if (r.code !== 0) return unreachableNode(node.name, `observe script exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
+    return parseObservation(node.name, plan, r.stdout.trim());
+  } catch (err) {
+    const e = err as Error;
+    const why = e instanceof HostKeyMismatchError || e.name === "HostKeyMismatchError" ? `host key mismatch: ${e.message}` : e.message;
+    return unreachableNode(node.name, why);
+  }
+}
+
+/** Observes the whole cluster. */
+export async function observe(spec: ClusterSpec, desired: Desired, ctx: ObserveContext): Promise<ClusterStatus> {
+  const statuses = await Promise.all(spec.nodes.map((n) => observeNode(ctx.shell, n, desired)));
+  const nodes: Record<string, NodeStatus> = {};
+  for (const s of statuses) nodes[s.name] = s;
+  const endpoints = controlPlane(spec)
+    .filter((n) => nodes[n.name]?.reachable)
+    .map((n) => clientURL(n));
+  const etcd = await observeEtcd((e) => ctx.etcdAdmin(e), endpoints);
+  return { nodes, etcd };
+}

@@ -1,0 +1,45 @@
+/**
+ * The supervisor interface: how a component is defined, started, stopped and observed on a node.
+ * Implementations only render text (files and sh snippets); commands run that text over SSH, so
+ * both real implementations (runit in the lab, systemd on real machines) are testable offline.
+ */
+
+/** What a supervised component runs. */
+export interface ServiceDef {
+  /** Component name: service directory / unit name (etcd, kube-apiserver …). */
+  readonly name: string;
+  readonly description: string;
+  /** Program and arguments; quoted by the implementation. */
+  readonly argv: readonly string[];
+  /** KEY=value file read at each start (settings that only matter at first start). */
+  readonly environmentFile: string;
+}
+
+/** A file yagura writes on a node. */
+export interface ManagedFile {
+  readonly path: string;
+  readonly content: string;
+  readonly mode: number;
+  /** Private keys: never printed, never recorded. */
+  readonly secret?: boolean;
+}
+
+/** Supervisor-specific rendering and control; every method is pure. */
+export interface Supervisor {
+  readonly kind: "runit" | "systemd";
+  /** Commands a node must have for this supervisor. */
+  readonly prerequisites: readonly string[];
+  /** The files that define the service (run scripts or a unit). */
+  render(def: ServiceDef): ManagedFile[];
+  /** sh that enables and starts the service and returns once the supervisor reports it up. */
+  startScript(name: string): string;
+  /** sh that stops the service and disables it (idempotent). */
+  stopScript(name: string): string;
+  /** sh that restarts the running service. */
+  restartScript(name: string): string;
+  /**
+   * sh that prints one JSON object {"present":bool,"running":bool,"pid":n} for the service; it is
+   * embedded in the observe script, so it must not exit.
+   */
+  observeSnippet(name: string): string;
+}
