@@ -4,7 +4,7 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { LineCounter, parseDocument, isNode, type Document } from "yaml";
+import { LineCounter, parseDocument, isCollection, isMap, isNode, isScalar, type Document } from "yaml";
 import { inventorySchema, type Inventory } from "./schema.js";
 import { formatPath, type Problem } from "./problem.js";
 import { runRules } from "./rules/index.js";
@@ -128,6 +128,7 @@ function describeYamlError(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   if (/call stack/i.test(msg)) return "the document is nested too deeply to read; an inventory is only a few levels deep";
   if (/alias count/i.test(msg)) return `the document expands more than ${MAX_ALIAS_COUNT} aliases (*name), which looks like an alias bomb; write the values out or use fewer aliases`;
+  if (/keys must be unique/i.test(msg)) return "a key appears twice in the same mapping: keep one (YAML would silently drop the other)";
   if (/multiple documents/i.test(msg)) return "the file holds more than one YAML document (a second ---); an inventory is one document: remove the extra --- and what follows, or merge it";
   return msg.split("\n")[0] ?? msg;
 }
@@ -138,12 +139,24 @@ function makeLocator(doc: Document, lc: LineCounter): Locator {
     for (let n = path.length; n >= 0; n--) {
       const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
       if (isNode(node) && node.range) {
-        const pos = lc.linePos(node.range[0]);
+        // A block mapping or list starts on the line after its key; the key is where people look.
+        const start = (isCollection(node) ? keyStart(doc, path.slice(0, n)) : undefined) ?? node.range[0];
+        const pos = lc.linePos(start);
         return { line: pos.line, column: pos.col };
       }
     }
     return { line: 1, column: 1 };
   };
+}
+
+/** Offset of the key that holds `path`'s value, when its parent is a mapping. */
+function keyStart(doc: Document, path: readonly (string | number)[]): number | undefined {
+  if (path.length === 0) return undefined;
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  if (!isMap(parent)) return undefined;
+  const last = String(path[path.length - 1]);
+  const pair = parent.items.find((p) => (isScalar(p.key) ? String(p.key.value) === last : String(p.key) === last));
+  return isNode(pair?.key) ? pair.key.range?.[0] : undefined;
 }
 
 function describeIssue(issue: import("zod").ZodIssue): string {

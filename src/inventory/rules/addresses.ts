@@ -7,12 +7,12 @@ import { cidrContains, formatIPv4, parseCidr, parseIPv4, type Cidr } from "../..
 import { ipv4Finding } from "./cidr.js";
 import { MAX_POOL_NODES, plannedNodes } from "./model.js";
 
-/** Why `addr` cannot be a node address in `net`, or undefined. `reservedFirst` names who holds .1. */
-function reserved(net: Cidr, addr: number, reservedFirst: string): string | undefined {
+/** Why `addr` cannot be a node address in `net` (written `netText`), or undefined. `holder` names who holds the first host address. */
+function reserved(net: Cidr, netText: string, addr: number, holder: string): string | undefined {
   if (net.prefix >= 31) return undefined;
-  if (addr === net.base) return "the network address";
-  if (addr === net.base + net.size - 1) return "the broadcast address";
-  if (addr === net.base + 1) return `the first host address, which ${reservedFirst} uses`;
+  if (addr === net.base) return `the network address of ${netText}`;
+  if (addr === net.base + net.size - 1) return `the broadcast address of ${netText}`;
+  if (addr === net.base + 1) return `the first host address of ${netText}, which ${holder} uses`;
   return undefined;
 }
 
@@ -23,19 +23,20 @@ const poolRanges: Rule = (inv) => {
   const ranges: { i: number; first: number; last: number }[] = [];
   inv.nodePools.forEach((p, i) => {
     const path = ["nodePools", i, "firstAddress"];
-    const bad = ipv4Finding(path, p.firstAddress, `firstAddress of pool ${JSON.stringify(p.name)}`);
+    const bad = ipv4Finding(path, p.firstAddress, `pool ${JSON.stringify(p.name)} has firstAddress`);
     if (bad.length > 0) return out.push(...bad);
     if (p.count === 0 || p.count > MAX_POOL_NODES) return;
     const first = parseIPv4(p.firstAddress)!;
     const last = first + p.count - 1;
-    const span = `${p.firstAddress} … ${formatIPv4(Math.min(last, 0xffffffff))} (${p.count} node${p.count === 1 ? "" : "s"})`;
+    const span = p.count === 1 ? `the single address ${p.firstAddress}` : `${p.firstAddress} … ${formatIPv4(Math.min(last, 0xffffffff))} (${p.count} nodes)`;
     if (net && (!cidrContains(net, first) || !cidrContains(net, last))) {
       out.push({ path, message: `pool ${JSON.stringify(p.name)} takes ${span}, which does not fit inside the node network ${netText}: move firstAddress or shrink count` });
     } else if (net) {
       for (let a = first; a <= last; a++) {
-        const why = reserved(net, a, "the Neutron router (the subnet's gateway)");
+        const why = reserved(net, netText!, a, "the Neutron router (the subnet's gateway)");
         if (why) {
-          out.push({ path, message: `pool ${JSON.stringify(p.name)} takes ${span}, which includes ${formatIPv4(a)}, ${why} of ${netText}: start the pool higher or shrink it` });
+          const what = p.count === 1 ? `pool ${JSON.stringify(p.name)} would give its node ${formatIPv4(a)}` : `pool ${JSON.stringify(p.name)} takes ${span}, which includes ${formatIPv4(a)}`;
+          out.push({ path, message: `${what}, ${why}: move firstAddress${p.count === 1 ? "" : " or shrink the pool"}` });
           break;
         }
       }
@@ -56,7 +57,7 @@ const staticAddresses: Rule = (inv) => {
   const lab = inv.lab ? parseCidr(inv.lab.cidr) : undefined;
   inv.staticNodes.forEach((s, i) => {
     const path = ["staticNodes", i, "address"];
-    const bad = ipv4Finding(path, s.address, `address of node ${JSON.stringify(s.name)}`);
+    const bad = ipv4Finding(path, s.address, `node ${JSON.stringify(s.name)} has address`);
     if (bad.length > 0) return out.push(...bad);
     if (!lab) return;
     const a = parseIPv4(s.address)!;
@@ -64,8 +65,8 @@ const staticAddresses: Rule = (inv) => {
       out.push({ path, message: `node ${JSON.stringify(s.name)} has address ${s.address}, outside the lab network ${inv.lab!.cidr}: lab nodes hang off the lab bridge, so pick an address inside it (e.g. ${formatIPv4(lab.base + 11)})` });
       return;
     }
-    const why = reserved(lab, a, `the lab bridge ${inv.lab!.bridge}`);
-    if (why) out.push({ path, message: `node ${JSON.stringify(s.name)} has address ${s.address}, ${why} of ${inv.lab!.cidr}: pick another address inside it` });
+    const why = reserved(lab, inv.lab!.cidr, a, `the lab bridge ${inv.lab!.bridge}`);
+    if (why) out.push({ path, message: `node ${JSON.stringify(s.name)} has address ${s.address}, ${why}: pick another address in the lab network (e.g. ${formatIPv4(lab.base + 11 + i)})` });
   });
   return out;
 };

@@ -73,7 +73,7 @@ const routeReflectors: Rule = (inv) => {
   rr.nodes.forEach((name, i) => {
     if (!known.has(name)) {
       const sample = [...known.keys()].slice(0, 5).join(", ");
-      out.push({ path: [...base, "nodes", i], message: `route reflector ${JSON.stringify(name)} is not a node of this inventory (pool nodes are <pool>-<n>, e.g. ${sample || "none defined"}): name an existing node` });
+      out.push({ path: [...base, "nodes", i], message: `route reflector ${JSON.stringify(name)} is not a node of this inventory (its nodes include ${sample || "none"}; pool nodes are named <pool>-<n>): name an existing node` });
     } else if (seen.has(name)) {
       out.push({ path: [...base, "nodes", i], message: `route reflector ${JSON.stringify(name)} is listed twice: name each reflector once` });
     }

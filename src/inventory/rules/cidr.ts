@@ -30,6 +30,6 @@ export function cidrText(c: Cidr): string {
 /** Finding for a value that should be a dotted-quad IPv4 address. */
 export function ipv4Finding(path: (string | number)[], value: string, what: string): Finding[] {
   return parseIPv4(value) === undefined
-    ? [{ path, message: `${what} ${JSON.stringify(value)} is not an IPv4 address: write four decimal numbers 0–255 without leading zeros, e.g. 10.0.0.5` }]
+    ? [{ path, message: `${what} ${JSON.stringify(value)}: that is not an IPv4 address; write four decimal numbers 0–255 without leading zeros, e.g. 10.0.0.5` }]
     : [];
 }

@@ -24,6 +24,7 @@ export function labelKeyProblem(key: string): string | undefined {
       return `its prefix ${JSON.stringify(prefix)} must be a DNS subdomain (lower-case labels joined by '.', at most 253 characters), e.g. node.example.com/role`;
     }
   }
+  if (name.includes("/")) return "it has more than one '/': a key is an optional DNS-subdomain prefix, one '/', and a name (e.g. node.example.com/role)";
   if (name.length === 0) return "the part after the '/' is empty; write a name such as example.com/role";
   if (name.length > 63) return `the name part is ${name.length} characters; the limit is 63`;
   if (!QUALIFIED_NAME.test(name)) {
