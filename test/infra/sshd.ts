@@ -1,0 +1,80 @@
+/**
+ * A real OpenSSH server for tests: its own host key, an authorized operator key, listening on a
+ * loopback address and an unusual port, in a temp dir. Killed by the pid we started.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { join } from "node:path";
+
+export interface TestSshd {
+  readonly host: string;
+  readonly port: number;
+  readonly hostKeyLine: string;
+  readonly clientKeyPath: string;
+  stop(): Promise<void>;
+}
+
+function keygen(path: string, comment: string): void {
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]);
+}
+
+/** Waits until something accepts TCP connections on host:port. */
+async function waitForPort(host: string, port: number, child: ChildProcess, log: () => string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`sshd exited ${child.exitCode}: ${log()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ host, port }, () => (s.destroy(), resolve(true)));
+      s.on("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`sshd did not listen on ${host}:${port}: ${log()}`);
+}
+
+/** Starts sshd in `dir` on host:port; `clientKeyPath` may be shared between servers. */
+export async function startSshd(dir: string, host: string, port: number, clientKeyPath?: string): Promise<TestSshd> {
+  mkdirSync(dir, { recursive: true });
+  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege-separation dir
+  const hostKey = join(dir, "host_ed25519");
+  keygen(hostKey, `test-${host}`);
+  const clientKey = clientKeyPath ?? join(dir, "client_ed25519");
+  if (!clientKeyPath) keygen(clientKey, "test-client");
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(`${clientKey}.pub`), { mode: 0o600 });
+  const cfg = join(dir, "sshd_config");
+  writeFileSync(
+    cfg,
+    [
+      `ListenAddress ${host}:${port}`,
+      `HostKey ${hostKey}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "PidFile none",
+      "StrictModes no",
+      "UseDNS no",
+      "MaxStartups 100:30:200",
+      "",
+    ].join("\n"),
+  );
+  let stderr = "";
+  const child = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+  child.stderr!.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  await waitForPort(host, port, child, () => stderr);
+  const [type, b64] = readFileSync(`${hostKey}.pub`, "utf8").split(" ");
+  return {
+    host,
+    port,
+    hostKeyLine: `${port === 22 ? host : `[${host}]:${port}`} ${type} ${b64}`,
+    clientKeyPath: clientKey,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const done = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await done;
+    },
+  };
+}
