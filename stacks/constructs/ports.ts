@@ -45,7 +45,7 @@ export class Ports extends Construct {
         adminStateUp: true,
         fixedIp: [{ subnetId: props.subnetId, ipAddress: node.address }],
         securityGroupIds: [props.groupIds[node.role]],
-        allowedAddressPairs: pairs.map((ipAddress) => ({ ipAddress })),
+        allowedAddressPairs: pairs.length ? pairs.map((ipAddress) => ({ ipAddress })) : undefined,
         tags: tagsFor(props, { pool: node.pool, role: node.role }),
       });
       this.byNode.set(node.name, port);
