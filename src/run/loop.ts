@@ -1,0 +1,121 @@
+/**
+ * The reconcile loop: observe → decide → run → observe … One pass runs the ops decide returned,
+ * each command in turn, with a record per op; the first failure ends the pass and the next pass
+ * re-observes. It stops on `completed`, on a phase that cannot progress (no ops), after the same
+ * op failed `maxFailures` passes in a row, or after `maxPasses`.
+ */
+import type { ClusterSpec } from "../cluster/spec.js";
+import type { ClusterStatus } from "../cluster/status.js";
+import { decide } from "../decide/index.js";
+import type { Decision } from "../decide/types.js";
+import type { EtcdAdmin, NodeShell } from "../infra/types.js";
+import { observe } from "../observe/index.js";
+import type { OpContext } from "../ops/types.js";
+import type { Material } from "./material.js";
+import type { RecordWriter } from "./records.js";
+
+/** A connection set for one pass. */
+export interface PassIO {
+  readonly shell: NodeShell;
+  etcdAdmin(endpoints: readonly string[]): EtcdAdmin;
+  close(): Promise<void>;
+}
+
+/** What the loop is wired to. */
+export interface LoopDeps {
+  readonly spec: ClusterSpec;
+  prepare(now: Date): Promise<Material>;
+  open(material: Material): PassIO;
+  readonly records: RecordWriter;
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+  /** Progress for people: one call per event. */
+  progress(e: LoopEvent): void;
+}
+
+/** Progress events. */
+export type LoopEvent =
+  | { kind: "pass"; pass: number; decision: Decision }
+  | { kind: "op-start"; op: string; targets: readonly string[] }
+  | { kind: "op-done"; op: string; ms: number }
+  | { kind: "op-failed"; op: string; command: string; error: string };
+
+/** How a reconcile ended. */
+export interface LoopResult {
+  readonly outcome: "completed" | "stuck" | "failed";
+  readonly phase: string;
+  readonly message: string;
+  readonly passes: number;
+  readonly opsRun: number;
+  readonly status?: ClusterStatus;
+}
+
+/** Options of the loop. */
+export interface LoopOptions {
+  readonly maxPasses?: number;
+  readonly maxFailures?: number;
+  readonly scope?: "etcd" | "all";
+}
+
+/** Runs passes until done; see the module comment. */
+export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promise<LoopResult> {
+  const maxPasses = o.maxPasses ?? 30;
+  const maxFailures = o.maxFailures ?? 3;
+  let opsRun = 0;
+  let failures = 0;
+  let lastFailed = "";
+  let last: LoopResult = { outcome: "failed", phase: "none", message: "no pass ran", passes: 0, opsRun: 0 };
+  for (let pass = 1; pass <= maxPasses; pass++) {
+    const material = await deps.prepare(deps.now());
+    const io = deps.open(material);
+    try {
+      const status = await observe(deps.spec, material.desired, io);
+      const d = decide(deps.spec, status, { now: deps.now(), desired: material.desired, scope: o.scope ?? "all" });
+      deps.progress({ kind: "pass", pass, decision: d });
+      if (d.ops.length === 0) {
+        return { outcome: d.phase === "completed" ? "completed" : "stuck", phase: d.phase, message: d.message, passes: pass, opsRun, status };
+      }
+      const ctx: OpContext = { shell: io.shell, etcdAdmin: (e) => io.etcdAdmin(e), sleep: deps.sleep, now: deps.now };
+      const failed = await runOps(d, ctx, deps);
+      opsRun += failed.ran;
+      if (failed.error) {
+        failures = failed.op === lastFailed ? failures + 1 : 1;
+        lastFailed = failed.op ?? "";
+        last = { outcome: "failed", phase: d.phase, message: failed.error, passes: pass, opsRun, status };
+        if (failures >= maxFailures) return last;
+      } else {
+        failures = 0;
+        lastFailed = "";
+        last = { outcome: "failed", phase: d.phase, message: `still not done after ${maxPasses} passes`, passes: pass, opsRun, status };
+      }
+    } finally {
+      await io.close().catch(() => undefined);
+    }
+  }
+  return last;
+}
+
+async function runOps(d: Decision, ctx: OpContext, deps: LoopDeps): Promise<{ ran: number; op?: string; error?: string }> {
+  let ran = 0;
+  for (const op of d.ops) {
+    let rec = deps.records.start(op.name, op.targets, d.phase);
+    deps.progress({ kind: "op-start", op: op.name, targets: op.targets });
+    const t0 = deps.now().getTime();
+    ran++;
+    let cmdName = "";
+    try {
+      for (let c = op.nextCommand(); c; c = op.nextCommand()) {
+        cmdName = `${c.name}@${c.target}`;
+        await c.run(ctx);
+      }
+    } catch (err) {
+      const error = (err as Error).message;
+      deps.records.update(rec, { status: "failed", command: cmdName, error, endedAt: deps.now().toISOString() });
+      deps.progress({ kind: "op-failed", op: op.name, command: cmdName, error });
+      return { ran, op: op.name, error: `${op.name} (${cmdName}): ${error}` };
+    }
+    rec = deps.records.update(rec, { status: "succeeded", command: cmdName, endedAt: deps.now().toISOString() });
+    deps.progress({ kind: "op-done", op: op.name, ms: deps.now().getTime() - t0 });
+  }
+  return { ran };
+}
