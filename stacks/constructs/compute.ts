@@ -104,7 +104,7 @@ export class Compute extends Construct {
         if (!port) throw invalidProp("Compute", "ports", node.name, "no port for this node; build Ports from the same nodes");
         // Everything that should replace this server and nothing else: the port is not in here.
         const trigger = new DataResource(this, `${nid}-rebuild`, {
-          triggersReplace: { token: node.rebuildToken, image: pool.image, flavor: pool.flavor },
+          triggersReplace: { rebuildToken: node.rebuildToken, image: pool.image, flavor: pool.flavor },
         });
         const etcd =
           pool.volumes.etcd && !metal

@@ -26,7 +26,7 @@ describe("rebuild triggers", () => {
     expect(diff).toHaveLength(1);
     expect(diff[0]).toMatch(/^terraform_data\.compute_general-2-rebuild_[0-9A-F]+$/);
     const id = diff[0]!.split(".")[1]!;
-    expect(after.resource.terraform_data![id]!.triggers_replace).toEqual({ token: "2026-11-23", image: "ubuntu-24.04", flavor: "m1.xlarge" });
+    expect(after.resource.terraform_data![id]!.triggers_replace).toEqual({ rebuildToken: "2026-11-23", image: "ubuntu-24.04", flavor: "m1.xlarge" });
     // The server is replaced through its trigger; its port (and address) is untouched.
     const server = Object.entries(after.resource.openstack_compute_instance_v2!).find(([k]) => k.startsWith("compute_general-2_"))![1];
     expect((server.lifecycle as { replace_triggered_by: string[] }).replace_triggered_by).toEqual([`\${terraform_data.${id}}`]);
