@@ -8,7 +8,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { OperationFailedError } from "../cli/errors.js";
 import { removeCgroupTree } from "./cgroup.js";
 import { labContext, type LabContext, type LabOptions } from "./context.js";
-import { tryRun } from "./exec.js";
+import { mapLimit, tryRun } from "./exec.js";
 import { withLock } from "./lock.js";
 import { linkExists, netnsExists, removeNodeObjects, stopNodes } from "./node.js";
 import { updateKnownHosts } from "./ssh.js";
@@ -29,13 +29,14 @@ export async function removeNodes(ctx: LabContext, state: LabState, recs: readon
   if (recs.length === 0) return [];
   await stopNodes(recs);
   const left: string[] = [];
-  for (const r of recs) {
+  // In parallel: most of the time is the kernel freeing each netns (and its veth) asynchronously.
+  await mapLimit(recs, 8, async (r) => {
     const l = await removeNodeObjects(r);
     if (l.length === 0) {
       delete state.nodes[r.name];
       ctx.progress(`  ${r.name.padEnd(12)} removed`);
     } else left.push(...l.map((x) => `${r.name}: ${x}`));
-  }
+  });
   writeState(ctx.labDir, state);
   const addrs = new Set(recs.map((r) => r.address));
   updateKnownHosts(ctx.paths.knownHosts, addrs, new Map());
