@@ -1,8 +1,10 @@
 /** Registers the commands of the other domains (lab, reconcile, …) on the program. */
 import type { Command } from "commander";
 import { registerLabCommands } from "./lab.js";
+import { registerReconcileCommands } from "./reconcile.js";
 
 /** Each domain adds its commands here, keeping main.ts small. */
 export function registerExtraCommands(program: Command): void {
   registerLabCommands(program);
+  registerReconcileCommands(program);
 }

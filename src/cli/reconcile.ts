@@ -1,0 +1,160 @@
+/**
+ * `yagura reconcile | plan | status | history ENV`: thin commands over the loop, the planner and
+ * the records. Exit codes: 0 completed, 3 an op failed, 4 refused or stuck (see errors.ts).
+ */
+import type { Command } from "commander";
+import { decide } from "../decide/index.js";
+import { etcdConditions, nodeConditions, type Condition } from "../cluster/status.js";
+import { observe } from "../observe/index.js";
+import { acquireLock } from "../run/lock.js";
+import { reconcileLoop, type LoopEvent } from "../run/loop.js";
+import { cancelUnfinished, readRecords, recordWriter } from "../run/records.js";
+import { session } from "../run/session.js";
+import { OperationFailedError, RefusedError, UserError } from "./errors.js";
+import { requireSpec } from "./inventory.js";
+
+const scopeOf = (s: string | undefined): "etcd" | "all" => {
+  if (s === undefined || s === "all" || s === "etcd") return s ?? "all";
+  throw new UserError(`--scope must be "etcd" or "all", not ${JSON.stringify(s)}`);
+};
+
+const intOf = (name: string, v: string | undefined, dflt: number): number => {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number, not ${JSON.stringify(v)}`);
+  return n;
+};
+
+function printEvent(e: LoopEvent): void {
+  if (e.kind === "pass") console.log(`pass ${e.pass}: ${e.decision.phase} — ${e.decision.message}`);
+  else if (e.kind === "op-start") console.log(`  … ${e.op} on ${e.targets.join(", ")}`);
+  else if (e.kind === "op-done") console.log(`  ✓ ${e.op} (${(e.ms / 1000).toFixed(1)} s)`);
+  else console.log(`  ✗ ${e.op} at ${e.command}: ${e.error}`);
+}
+
+const cond = (c: Condition) => `${c.status === "True" ? "✓" : c.status === "False" ? "✗" : "?"} ${c.type}: ${c.reason} — ${c.message}`;
+
+/** Registers reconcile, plan, status and history. */
+export function registerReconcileCommands(program: Command): void {
+  const spec = (env: string) => requireSpec(env, program.opts().inventoryDir);
+
+  program
+    .command("reconcile")
+    .description("observe, decide and run operations until the cluster is as the inventory says")
+    .argument("<env>", "environment name or inventory file")
+    .option("--scope <scope>", "etcd: stop once etcd is complete; all: the whole ladder", "all")
+    .option("--max-passes <n>", "give up after this many passes", "30")
+    .option("--wait <seconds>", "wait this long for another reconciler to finish", "0")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  yagura reconcile lab --scope etcd\n  yagura reconcile prod --wait 300\n\n" +
+        "Exit 0 when completed, 3 when an operation failed, 4 when refused (unsafe, or locked).",
+    )
+    .action(async (env: string, o: { scope?: string; maxPasses?: string; wait?: string }) => {
+      const s = spec(env);
+      const io = session(s, { inventoryFile: s.file });
+      const lock = await acquireLock(io.paths.lock, { waitMs: intOf("--wait", o.wait, 0) * 1000 });
+      try {
+        const records = recordWriter(io.paths.records, lock.token, () => lock.check());
+        if (lock.tookOver) {
+          const n = cancelUnfinished(io.paths.records, records, new Date());
+          console.log(`took over a stale lock from pid ${lock.tookOver.pid} (token ${lock.tookOver.token}); ${n} unfinished op(s) marked cancelled`);
+        }
+        const r = await reconcileLoop(
+          {
+            spec: s,
+            prepare: io.prepare,
+            open: io.open,
+            records,
+            now: () => new Date(),
+            sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
+            progress: printEvent,
+          },
+          { scope: scopeOf(o.scope), maxPasses: intOf("--max-passes", o.maxPasses, 30) },
+        );
+        if (r.outcome === "completed") {
+          console.log(`completed after ${r.passes} pass(es), ${r.opsRun} op(s)`);
+          return;
+        }
+        if (r.outcome === "stuck") throw new RefusedError(`${r.phase}: ${r.message}`);
+        throw new OperationFailedError(`${r.phase}: ${r.message}`);
+      } finally {
+        lock.release();
+      }
+    });
+
+  program
+    .command("plan")
+    .description("observe and decide, print the operations the next pass would run; changes nothing on nodes")
+    .argument("<env>", "environment name or inventory file")
+    .option("--scope <scope>", "etcd or all", "all")
+    .addHelpText("after", "\nExample:\n  yagura plan lab --scope etcd\n\nCertificates missing from the local PKI are issued locally.")
+    .action(async (env: string, o: { scope?: string }) => {
+      const s = spec(env);
+      const io = session(s, { inventoryFile: s.file });
+      const m = await io.prepare(new Date());
+      const pass = io.open(m);
+      try {
+        const status = await observe(s, m.desired, pass);
+        const d = decide(s, status, { now: new Date(), desired: m.desired, scope: scopeOf(o.scope) });
+        console.log(`phase: ${d.phase}\n${d.message}`);
+        for (const op of d.ops) {
+          console.log(`op ${op.name} on ${op.targets.join(", ")}`);
+          for (let c = op.nextCommand(); c; c = op.nextCommand()) console.log(`  - ${c.name} @ ${c.target}`);
+        }
+      } finally {
+        await pass.close();
+      }
+    });
+
+  program
+    .command("status")
+    .description("observe the cluster and print conditions per node and component")
+    .argument("<env>", "environment name or inventory file")
+    .option("--json", "print the status and conditions as JSON")
+    .addHelpText("after", "\nExamples:\n  yagura status lab\n  yagura status lab --json | jq '.nodes.node1'")
+    .action(async (env: string, o: { json?: boolean }) => {
+      const s = spec(env);
+      const io = session(s, { inventoryFile: s.file });
+      const m = await io.prepare(new Date());
+      const pass = io.open(m);
+      try {
+        const status = await observe(s, m.desired, pass);
+        const conditions = Object.fromEntries(
+          s.nodes.map((n) => [n.name, nodeConditions(status.nodes[n.name]!, m.desired.etcd[n.name] ? { etcd: m.desired.etcd[n.name]!.fingerprint } : {})]),
+        );
+        const etcd = etcdConditions(status.etcd);
+        if (o.json) {
+          console.log(JSON.stringify({ status, conditions: { nodes: conditions, etcd } }, null, 2));
+          return;
+        }
+        for (const n of s.nodes) {
+          console.log(`${n.name} (${n.role}, ${n.address})`);
+          for (const c of conditions[n.name]!) console.log(`  ${cond(c)}`);
+        }
+        console.log("etcd");
+        for (const c of etcd) console.log(`  ${cond(c)}`);
+      } finally {
+        await pass.close();
+      }
+    });
+
+  program
+    .command("history")
+    .description("print the op records of an environment, newest last")
+    .argument("<env>", "environment name or inventory file")
+    .option("--limit <n>", "only the last N ops", "20")
+    .option("--json", "one JSON record per line")
+    .addHelpText("after", "\nExamples:\n  yagura history lab\n  yagura history lab --limit 5 --json")
+    .action((env: string, o: { limit?: string; json?: boolean }) => {
+      const s = spec(env);
+      const recs = readRecords(session(s).paths.records).slice(-intOf("--limit", o.limit, 20));
+      for (const r of recs) {
+        if (o.json) console.log(JSON.stringify(r));
+        else {
+          const ms = r.endedAt ? `${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)} s` : "";
+          console.log(`${r.startedAt} ${r.status.padEnd(9)} ${r.op} [${r.targets.join(",")}] ${ms}${r.error ? ` — ${r.error}` : ""}`);
+        }
+      }
+    });
+}

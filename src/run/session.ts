@@ -1,0 +1,52 @@
+/**
+ * Wires the loop to the real world for one environment: the PKI under envPaths(env).pkiDir, an
+ * SSH pool with the pinned host keys (fresh per pass, so a node that came back is retried), and
+ * etcd admin clients with yagura's client certificate.
+ */
+import { dirname, resolve } from "node:path";
+import type { ClusterSpec } from "../cluster/spec.js";
+import { envPaths } from "../cluster/paths.js";
+import { createEtcdAdmin } from "../infra/etcd.js";
+import { createSshPool } from "../infra/ssh.js";
+import type { EtcdAdmin } from "../infra/types.js";
+import { prepareMaterial, type Material } from "./material.js";
+import type { PassIO } from "./loop.js";
+
+/** Options for the connections of a pass. */
+export interface SessionOptions {
+  readonly stateRoot?: string;
+  /** The inventory file (for a relative ssh.privateKeyFile). */
+  readonly inventoryFile?: string;
+}
+
+/** The functions the loop (and plan/status) need for `spec`. */
+export function session(spec: ClusterSpec, o: SessionOptions = {}) {
+  const paths = envPaths(spec.env, o.stateRoot);
+  const keyFile = spec.inventory.ssh?.privateKeyFile;
+  const privateKeyPath = keyFile && o.inventoryFile ? resolve(dirname(o.inventoryFile), keyFile) : paths.sshKey;
+  return {
+    paths,
+    prepare: (now: Date): Promise<Material> => prepareMaterial(spec, paths.pkiDir, now),
+    open(material: Material): PassIO {
+      const shell = createSshPool({
+        targets: spec.nodes.map((n) => ({ name: n.name, host: n.address, port: spec.inventory.ssh?.port ?? 22, user: spec.inventory.ssh?.user ?? "root" })),
+        privateKeyPath,
+        knownHostsPath: paths.knownHosts,
+        connectTimeoutMs: 5000,
+      });
+      const admins: EtcdAdmin[] = [];
+      return {
+        shell,
+        etcdAdmin(endpoints) {
+          const a = createEtcdAdmin([...endpoints], material.adminTls);
+          admins.push(a);
+          return a;
+        },
+        async close() {
+          await Promise.all(admins.map((a) => a.close().catch(() => undefined)));
+          await shell.close();
+        },
+      };
+    },
+  };
+}
