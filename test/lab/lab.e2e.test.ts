@@ -15,6 +15,7 @@ import {
   labDown,
   labStatus,
   labUp,
+  PAUSE_IMAGE_REF,
   parseSvStatus,
   readState,
   readSysctls,
@@ -132,6 +133,26 @@ describe.skipIf(skip !== undefined)("yagura lab (real namespaces, sshd and runit
     const node = st.nodes.find((n) => n.name === "w1")!;
     expect(node.sshd && node.pid1Alive && node.netns).toBe(true);
     expect(node.services.map((s) => `${s.name}:${s.state}`).sort()).toEqual(["sleeper:run", "sshd:run"]);
+  }, 60_000);
+
+  it("plays a node image: containerd under runit imports the lab's pause image and runs it with runc", async (t) => {
+    if (up.pauseImageNote) t.skip(`pause image not built: ${up.pauseImageNote}`);
+    const w2 = NODES[4]![1];
+    expect((await ssh(w2, "ln -sfn /etc/yagura/sv/containerd /etc/service/containerd")).code).toBe(0);
+    let images = "";
+    for (let i = 0; i < 100 && !images.includes(PAUSE_IMAGE_REF); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      images = (await ssh(w2, "ctr -n k8s.io images ls -q 2>/dev/null; true")).stdout;
+    }
+    expect(images.split("\n")).toContain(PAUSE_IMAGE_REF);
+    const ran = await ssh(
+      w2,
+      `ctr -n k8s.io run -d ${PAUSE_IMAGE_REF} lab-pause >/dev/null && ctr -n k8s.io task ls | awk '$1=="lab-pause"{print $3}'`,
+    );
+    expect(ran.stdout.trim(), ran.stderr).toBe("RUNNING");
+    // The container's cgroup is inside the node's own subtree (its cgroup namespace's root).
+    const cg = await ssh(w2, "cat /proc/$(ctr -n k8s.io task ls | awk '$1==\"lab-pause\"{print $2}')/cgroup | grep memory");
+    expect(cg.stdout).toMatch(/memory:\/k8s\.io\/lab-pause/);
   }, 60_000);
 
   it("refuses a second lab whose subnet clashes with this one", async () => {
