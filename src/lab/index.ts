@@ -12,3 +12,4 @@ export { sshExec, sshOptions } from "./ssh.js";
 export { readState, type LabState, type NodeRecord } from "./state.js";
 export { GUARDED_SYSCTLS, readSysctls } from "./sysctl.js";
 export { PAUSE_IMAGE_REF, PAUSE_IMAGE_PATH } from "./containerd.js";
+export { labExec, labEnter } from "./shell.js";

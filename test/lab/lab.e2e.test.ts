@@ -13,6 +13,8 @@ import {
   GUARDED_SYSCTLS,
   labContext,
   labDown,
+  labEnter,
+  labExec,
   labStatus,
   labUp,
   PAUSE_IMAGE_REF,
@@ -102,8 +104,10 @@ describe.skipIf(skip !== undefined)("yagura lab (real namespaces, sshd and runit
     expect(existsSync(`/etc/kubernetes/${name}`)).toBe(false);
     const hidden = await ssh(cp1, `test -e '${paths.sshKey}' || test -e '${join(ctx.nodesDir, "cp2")}'; echo $?`);
     expect(hidden.stdout.trim()).toBe("1");
-    const pid = await ssh(cp1, "ps -e -o pid= -o comm= | head -1");
+    const pid = await labExec(ENV, "cp1", "ps -e -o pid= -o comm= | head -1", { stateRoot: root });
     expect(pid.stdout.trim()).toMatch(/^1 runsvdir$/);
+    const entered = await labEnter(ENV, "cp2", ["cat", `/etc/hostname`], { stateRoot: root });
+    expect(entered.stdout.trim()).toBe("cp2");
   });
 
   it("supervises a service with runit: kill -9 and it comes back with a new pid", async () => {
