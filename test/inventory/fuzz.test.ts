@@ -1,0 +1,298 @@
+/**
+ * Property tests: no input makes parseInventory throw, every failure carries a usable location, and
+ * whatever validation accepts expands into a cluster the reconciler can trust.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import fc from "fast-check";
+import { stringify } from "yaml";
+import { describe, expect, it } from "vitest";
+import { parseInventory, type LoadResult } from "../../src/inventory/load.js";
+import { expandNodes } from "../../src/cluster/spec.js";
+import { plannedNodes } from "../../src/inventory/rules/model.js";
+import { DNS1123_LABEL } from "../../src/inventory/rules/syntax.js";
+
+const INVENTORY = resolve(import.meta.dirname, "../../inventory");
+const SEEDS = ["example.yaml", "lab.yaml"].map((f) => readFileSync(resolve(INVENTORY, f), "utf8"));
+
+/** Runs per property; YAGURA_FUZZ_SCALE=10 runs ten times as many for a deeper local search. */
+const SCALE = Number(process.env.YAGURA_FUZZ_SCALE ?? "1") || 1;
+const RUNS = { arbitrary: 800 * SCALE, valid: 300 * SCALE, mutation: 1200 * SCALE };
+/** Generous: the runs are sized for seconds, but a loaded CI machine must not fail them on time. */
+const TIMEOUT = 300_000;
+
+/** What every result must satisfy, valid or not. */
+function checkResult(res: LoadResult): void {
+  if (!res.ok) {
+    expect(res.problems.length).toBeGreaterThanOrEqual(1);
+    for (const p of res.problems) {
+      expect(Number.isInteger(p.line) && p.line >= 1, `line ${p.line}`).toBe(true);
+      expect(Number.isInteger(p.column) && p.column >= 1, `column ${p.column}`).toBe(true);
+      expect(p.message.length).toBeGreaterThan(0);
+      expect(p.message).not.toMatch(/internal error/);
+    }
+    return;
+  }
+  // Accepted inventories: expansion works and yields what the reconciler relies on.
+  const nodes = expandNodes(res.inventory);
+  const names = nodes.map((n) => n.name);
+  expect(new Set(names).size).toBe(names.length);
+  expect(new Set(nodes.map((n) => n.address)).size).toBe(nodes.length);
+  for (const n of names) expect(n).toMatch(DNS1123_LABEL);
+  expect([1, 3, 5, 7]).toContain(nodes.filter((n) => n.role === "control-plane").length);
+  // The rules' defensive expansion must agree with the real one.
+  expect(plannedNodes(res.inventory).map((n) => [n.name, n.address])).toEqual(nodes.map((n) => [n.name, n.address]));
+}
+
+// ---- arbitrary inventories, valid-ish: mostly plausible values with some bad ones mixed in
+
+const name = fc.oneof(
+  { weight: 6, arbitrary: fc.stringMatching(/^[a-z][a-z0-9-]{0,6}[a-z0-9]$/) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.constantFrom("cp", "cp-1", "Node_1", "a".repeat(70), "", "x;rm -rf /") },
+);
+const labIp = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 256 }).map((n) => `10.77.0.${n}`) },
+  { weight: 1, arbitrary: fc.ipV4() },
+  { weight: 1, arbitrary: fc.constantFrom("", "10.77.0", "010.77.0.5", "::1", "10.77.0.11/24") },
+);
+const cidr = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom("10.244.0.0/16", "10.96.0.0/16", "192.168.10.0/24", "10.77.0.0/24", "172.16.0.0/12") },
+  { weight: 2, arbitrary: fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 34 })).map(([a, p]) => `${a}/${p}`) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+);
+const count = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 0, max: 7 }) },
+  { weight: 1, arbitrary: fc.constantFrom(1e300, 2 ** 53, -1, 0.5, 1001, 100000) },
+);
+const labels = fc.dictionary(
+  fc.oneof(fc.constantFrom("node.yagura.io/pool", "tier", "a/b/c", "Example.com/x", "x".repeat(64)), fc.string({ maxLength: 10 })),
+  fc.oneof(fc.constantFrom("general", "", "-bad", "v".repeat(64)), fc.string({ maxLength: 8 })),
+  { maxKeys: 3 },
+);
+const taint = fc.record({
+  key: fc.constantFrom("dedicated", "node-role.kubernetes.io/control-plane", "bad key"),
+  value: fc.constantFrom("", "gpu", "bad value!"),
+  effect: fc.constantFrom("NoSchedule", "NoExecute", "PreferNoSchedule", "Never"),
+});
+const staticNode = fc.record(
+  {
+    name,
+    address: labIp,
+    role: fc.constantFrom("control-plane", "worker", "worker", "boss"),
+    kind: fc.constantFrom("lab", "vm", "baremetal"),
+    labels,
+    taints: fc.array(taint, { maxLength: 2 }),
+    zone: fc.constantFrom("z1", "z 2", "$(id)"),
+  },
+  { requiredKeys: ["name", "address", "role"] },
+);
+const pool = fc.record(
+  {
+    name,
+    role: fc.constantFrom("control-plane", "worker"),
+    kind: fc.constantFrom("vm", "baremetal"),
+    count,
+    flavor: fc.constantFrom("m1.large", "bm.gpu", "", "m1;large"),
+    image: fc.constantFrom("ubuntu-24.04", "Ubuntu 24.04", "img\n"),
+    firstAddress: fc.oneof(fc.integer({ min: 0, max: 255 }).map((n) => `192.168.10.${n}`), fc.ipV4(), fc.constantFrom("nope")),
+    availabilityZones: fc.array(fc.constantFrom("az1", "az2", "az 3"), { maxLength: 3 }),
+    volumes: fc.record({ etcd: fc.record({ size: fc.integer({ min: 1, max: 100 }) }) }, { requiredKeys: [] }),
+    rebuildTokens: fc.dictionary(fc.constantFrom("cp-1", "w-2", "x"), fc.constantFrom("t1", "a b")),
+  },
+  { requiredKeys: ["name", "role", "count", "flavor", "image", "firstAddress"] },
+);
+const openstack = fc.record({
+  cloud: fc.constantFrom("example", "", "c;d"),
+  region: fc.constantFrom("RegionOne"),
+  externalNetwork: fc.constantFrom("public"),
+  network: fc.oneof(fc.record({ cidr }), fc.record({ existingNetwork: fc.constantFrom("n"), existingSubnet: fc.constantFrom("s") }, { requiredKeys: ["existingNetwork"] })),
+  operatorCidr: cidr,
+  sshPublicKey: fc.constantFrom(
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvG1m0mXH7e0H1l4cQp2B7y5t6V0n8Kx0p6lq9F0aXo op@x",
+    "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIBvG1m0mXH7e0H1l4cQp2B7y5t6V0n8Kx0p6lq9F0aXo",
+    "not a key",
+  ),
+});
+const inventory = fc.record(
+  {
+    cluster: fc.record(
+      {
+        name,
+        kubernetesVersion: fc.constantFrom("1.33.5", "v1.24.0", "1.37.99", "1.23.1", "1.38.0", "1.33", "latest"),
+        podCIDR: cidr,
+        serviceCIDR: cidr,
+        minReadyWorkers: fc.integer({ min: 0, max: 4 }),
+      },
+      { requiredKeys: ["name", "kubernetesVersion"] },
+    ),
+    lab: fc.record({ cidr: fc.constantFrom("10.77.0.0/24", "10.77.0.0/16", "10.77.0.1/24") }, { requiredKeys: [] }),
+    openstack,
+    staticNodes: fc.array(staticNode, { maxLength: 6 }),
+    nodePools: fc.array(pool, { maxLength: 3 }),
+    networking: fc.record({
+      calico: fc.record(
+        {
+          blockSize: fc.integer({ min: 16, max: 33 }),
+          routeReflectors: fc.record({ enabled: fc.boolean(), nodes: fc.array(name, { maxLength: 3 }), count: fc.integer({ min: 0, max: 4 }) }, { requiredKeys: [] }),
+          ipPools: fc.array(fc.record({ name, cidr }), { maxLength: 2 }),
+        },
+        { requiredKeys: [] },
+      ),
+    }),
+    reconciler: fc.record({ watchInterval: fc.constantFrom("5s", "10s", "5m", "0s", "soon") }, { requiredKeys: [] }),
+  },
+  { requiredKeys: ["cluster"] },
+);
+
+/** A lab inventory that is valid by construction: quorum-sized control plane, unique names and addresses. */
+const validLab = fc
+  .record({
+    cp: fc.constantFrom(1, 3, 5, 7),
+    workers: fc.integer({ min: 1, max: 20 }),
+    prefix: fc.stringMatching(/^[a-z]{1,8}$/),
+    reflectors: fc.boolean(),
+  })
+  .map(({ cp, workers, prefix, reflectors }) => ({
+    cluster: { name: `${prefix}-lab`, kubernetesVersion: "1.30.1" },
+    lab: { cidr: "10.77.0.0/24" },
+    staticNodes: Array.from({ length: cp + workers }, (_, i) => ({
+      name: `${prefix}${i + 1}`,
+      address: `10.77.0.${10 + i}`,
+      role: i < cp ? "control-plane" : "worker",
+    })),
+    networking: { calico: { routeReflectors: reflectors ? { nodes: [`${prefix}1`, `${prefix}2`] } : { enabled: false } } },
+  }));
+
+// ---- mutations of the shipped inventories' text
+
+const JUNK = [
+  "",
+  "~",
+  "[]",
+  "{}",
+  "-1",
+  "1e309",
+  "99999999999999999999999",
+  "0x1F",
+  "!!binary aGk=",
+  "!!set {a, b}",
+  "!!timestamp 2001-12-14",
+  "*nope",
+  "&a x",
+  "'",
+  '"unterminated',
+  '"\\u0000"',
+  "yes",
+  "{a: [b, {c: d}]}",
+  "[".repeat(100) + "]".repeat(100),
+  "2001:db8::1",
+  "<<: *a",
+  "|\n  multi\n  line",
+  "\t",
+];
+
+const BOMB = ["a: &a [x, x, x, x, x, x, x, x, x]", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]", "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]", "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c]"];
+
+type Mutation = (lines: string[]) => string[];
+
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.nat().map((i) => (l: string[]) => l.filter((_, j) => j !== i % l.length)),
+  fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => (l: string[]) => {
+    const out = [...l];
+    const i = a % l.length;
+    const j = b % l.length;
+    const vi = out[i]!.split(": ");
+    const vj = out[j]!.split(": ");
+    if (vi.length > 1 && vj.length > 1) {
+      out[i] = [vi[0], ...vj.slice(1)].join(": ");
+      out[j] = [vj[0], ...vi.slice(1)].join(": ");
+    }
+    return out;
+  }),
+  fc.tuple(fc.nat(), fc.constantFrom(...JUNK)).map(([a, junk]) => (l: string[]) => {
+    const out = [...l];
+    const i = a % l.length;
+    const k = out[i]!.indexOf(": ");
+    out[i] = k >= 0 ? `${out[i]!.slice(0, k)}: ${junk}` : `${out[i]}${junk}`;
+    return out;
+  }),
+  fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 })).map(([a, bytes]) => (l: string[]) => {
+    const out = [...l];
+    const i = a % l.length;
+    const s = out[i]!;
+    const at = a % (s.length + 1);
+    out[i] = s.slice(0, at) + Buffer.from(bytes).toString("latin1") + s.slice(at);
+    return out;
+  }),
+  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 4 })).map(([a, n]) => (l: string[]) => {
+    const out = [...l];
+    const i = a % l.length;
+    out[i] = " ".repeat(n) + out[i];
+    return out;
+  }),
+  fc.nat().map((a) => (l: string[]) => [...l.slice(0, a % l.length), l[a % l.length]!, ...l.slice(a % l.length)]),
+  // Moderate nesting here; the depths that exhaust the parser's stack are in the table below.
+  fc.integer({ min: 10, max: 200 }).map((n) => (l: string[]) => [...l, `deep: ${"[".repeat(n)}${"]".repeat(n)}`]),
+  fc.integer({ min: 10, max: 60 }).map((n) => (l: string[]) => [...l, ...Array.from({ length: n }, (_, i) => `${" ".repeat(i)}k${i}:`)]),
+  fc.constant((l: string[]) => [...BOMB, ...l]),
+  fc.constant((l: string[]) => l.map((s) => s.replace(/\b\d+\b/, "340282366920938463463374607431768211456"))),
+);
+
+describe("parseInventory under fuzzing", () => {
+  it(`never throws on ${RUNS.arbitrary} arbitrary inventories and locates every problem`, () => {
+    let ok = 0;
+    fc.assert(
+      fc.property(inventory, (inv) => {
+        const res = parseInventory(stringify(inv), "fuzz.yaml");
+        checkResult(res);
+        if (res.ok) ok++;
+      }),
+      { numRuns: RUNS.arbitrary },
+    );
+    console.log(`fuzz: ${RUNS.arbitrary} arbitrary inventories, ${ok} accepted`);
+  }, TIMEOUT);
+
+  it(`accepts ${RUNS.valid} inventories that are valid by construction`, () => {
+    fc.assert(
+      fc.property(validLab, (inv) => {
+        const res = parseInventory(stringify(inv), "valid.yaml");
+        expect(res.ok, res.ok ? "" : res.problems.map((p) => p.message).join("\n")).toBe(true);
+        checkResult(res);
+      }),
+      { numRuns: RUNS.valid },
+    );
+  }, TIMEOUT);
+
+  it(`never throws on ${RUNS.mutation} mutations of the shipped inventories' text`, () => {
+    let ok = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...SEEDS), fc.array(mutation, { minLength: 1, maxLength: 4 }), (seed, muts) => {
+        const text = muts.reduce((lines, m) => m(lines), seed.split("\n")).join("\n");
+        const res = parseInventory(text, "mutated.yaml");
+        checkResult(res);
+        if (res.ok) ok++;
+      }),
+      { numRuns: RUNS.mutation },
+    );
+    console.log(`fuzz: ${RUNS.mutation} mutated inventories, ${ok} still valid`);
+  }, TIMEOUT);
+});
+
+describe("parseInventory on resource-exhaustion inputs", () => {
+  const lab = SEEDS[1]!;
+  it.each([
+    ["flow nesting deeper than the parser's stack", `${lab}\ndeep: ${"[".repeat(20_000)}${"]".repeat(20_000)}`, /nested too deeply/],
+    ["block nesting deeper than the parser's stack", `${lab}\n${Array.from({ length: 1500 }, (_, i) => `${" ".repeat(i)}k${i}:`).join("\n")}`, /nested too deeply/],
+    ["a billion-laughs alias bomb", `${BOMB.join("\n")}\n${lab}`, /alias bomb/],
+    ["an alias to an anchor that does not exist", `${lab}\nssh: *nowhere\n`, /alias/i],
+    ["a second document", `${lab}\n---\n${lab}`, /more than one YAML document/],
+    ["a number too large for a count", lab.replace("maxConcurrentUpdates: 2", "maxConcurrentUpdates: 1e400"), /expected number|integer|Infinity/i],
+  ])("%s is a located problem, not a crash", (_what, text, message) => {
+    const res = parseInventory(text, "exhaust.yaml");
+    expect(res.ok).toBe(false);
+    if (res.ok) return;
+    checkResult(res);
+    expect(res.problems.map((p) => p.message).join("\n")).toMatch(message);
+  });
+});
