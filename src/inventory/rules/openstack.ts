@@ -21,15 +21,31 @@ const network: Rule = (inv) => {
   return [];
 };
 
-const KEY_TYPES = [
-  "ssh-ed25519",
-  "ssh-rsa",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "sk-ssh-ed25519@openssh.com",
-  "sk-ecdsa-sha2-nistp256@openssh.com",
-];
+/** OpenSSH public key types and how many length-prefixed fields their blob holds (RFC 4253, 5656, PROTOCOL.u2f). */
+const KEY_FIELDS: Record<string, number> = {
+  "ssh-ed25519": 2,
+  "ssh-rsa": 3,
+  "ecdsa-sha2-nistp256": 3,
+  "ecdsa-sha2-nistp384": 3,
+  "ecdsa-sha2-nistp521": 3,
+  "sk-ssh-ed25519@openssh.com": 3,
+  "sk-ecdsa-sha2-nistp256@openssh.com": 4,
+};
+const KEY_TYPES = Object.keys(KEY_FIELDS);
+
+/** Splits an SSH wire-format blob into its length-prefixed fields; undefined when a length overruns. */
+function sshFields(blob: Buffer): Buffer[] | undefined {
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at < blob.length) {
+    if (at + 4 > blob.length) return undefined;
+    const len = blob.readUInt32BE(at);
+    if (at + 4 + len > blob.length) return undefined;
+    out.push(blob.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return out;
+}
 
 /** Why `key` is not an OpenSSH public key line, or undefined. */
 export function sshPublicKeyProblem(key: string): string | undefined {
@@ -42,11 +58,10 @@ export function sshPublicKeyProblem(key: string): string | undefined {
   if (data === undefined || data.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(data)) {
     return "the part after the key type is not base64 (the key may be truncated or wrapped): paste the whole .pub line again";
   }
-  // The blob repeats the key type; a mismatch means a mangled or mixed-up key.
-  const blob = Buffer.from(data, "base64");
-  const len = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-  if (len < 0 || blob.subarray(4, 4 + len).toString("latin1") !== type) {
-    return `the base64 data is not a ${type} key (the key may be truncated or the type changed): paste the whole .pub line again`;
+  // The blob repeats the key type and has a fixed number of fields; anything else is a mangled key.
+  const fields = sshFields(Buffer.from(data, "base64"));
+  if (!fields || fields[0]?.toString("latin1") !== type || fields.length !== KEY_FIELDS[type]) {
+    return `the base64 data is not a ${type} key (the key may be truncated or its type changed): paste the whole .pub line again`;
   }
   return undefined;
 }

@@ -25,7 +25,7 @@ export function labelKeyProblem(key: string): string | undefined {
     }
   }
   if (name.includes("/")) return "it has more than one '/': a key is an optional DNS-subdomain prefix, one '/', and a name (e.g. node.example.com/role)";
-  if (name.length === 0) return "the part after the '/' is empty; write a name such as example.com/role";
+  if (name.length === 0) return prefix === undefined ? "the key is empty" : "the part after the '/' is empty; write a name such as example.com/role";
   if (name.length > 63) return `the name part is ${name.length} characters; the limit is 63`;
   if (!QUALIFIED_NAME.test(name)) {
     return `the name part ${JSON.stringify(name)} may only hold letters, digits, '-', '_' and '.', beginning and ending with a letter or digit (at most one '/', after an optional DNS-subdomain prefix)`;
