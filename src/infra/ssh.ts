@@ -37,10 +37,23 @@ export interface SshPoolOptions {
   readonly commandTimeoutMs?: number;
 }
 
-/** The part of ssh2's channel used to stop a command that ran too long. */
-interface KillableChannel {
-  signal(name: string): void;
+/** The part of ssh2's channel used to abandon a command whose node stopped answering. */
+interface ClosableChannel {
   close(): void;
+}
+
+/** Extra time the local timer gives the remote `timeout` before giving up on the node. */
+const GRACE_MS = 5_000;
+
+/**
+ * Runs `command` with /bin/sh under coreutils' timeout, which kills the command's whole process
+ * group when time is up. The SSH "signal" request cannot: sshd refuses it for root sessions
+ * ("session signalling requires privilege separation"). /bin/sh rather than the login shell makes
+ * every node interpret commands alike and skips a second read of the user's ~/.bashrc.
+ */
+export function withRemoteTimeout(command: string, timeoutMs: number): string {
+  const secs = (Math.max(timeoutMs, 1) / 1000).toFixed(3);
+  return `exec timeout -k 5 ${secs} /bin/sh -c ${shq(command)}`;
 }
 
 /** sshd allows 10 sessions per connection by default; stay under it. */
@@ -143,24 +156,23 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
     roundTrips.set(node, (roundTrips.get(node) ?? 0) + 1);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let channel: KillableChannel | undefined;
+    let channel: ClosableChannel | undefined;
     let timer: NodeJS.Timeout | undefined;
-    // Resolve on the timer without waiting for the server: a command stuck in D state or ignoring
-    // the signal must not hold the pass. The remote process is signalled and its channel closed.
+    // Backstop for a node that stops answering: do not wait for the server past the grace time.
     const expired = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => {
-        channel?.signal("KILL");
         channel?.close();
         resolve("timeout");
-      }, timeoutMs);
+      }, timeoutMs + GRACE_MS);
     });
+    const started = performance.now();
     let r;
     try {
       r = await Promise.race([
-        ssh.execCommand(command, {
+        ssh.execCommand(withRemoteTimeout(command, timeoutMs), {
           stdin: typeof stdin === "string" || stdin === undefined ? stdin : Readable.from([stdin]),
           noTrim: true,
-          onChannel: (c: KillableChannel) => (channel = c),
+          onChannel: (c: ClosableChannel) => (channel = c),
           // Collect bytes, not per-chunk strings: a UTF-8 character may straddle two chunks.
           onStdout: (b) => out.push(b),
           onStderr: (b) => err.push(b),
@@ -174,7 +186,9 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
     }
     const stdout = Buffer.concat(out).toString("utf8");
     const stderr = Buffer.concat(err).toString("utf8");
-    if (r === "timeout") throw new CommandTimeoutError(node, command, timeoutMs, stdout, stderr);
+    // timeout(1) exits 124 (137 after the -k escalation) once the time is up.
+    const remoteTimeout = r !== "timeout" && (r.code === 124 || r.code === 137) && performance.now() - started >= timeoutMs;
+    if (r === "timeout" || remoteTimeout) throw new CommandTimeoutError(node, command, timeoutMs, stdout, stderr);
     if (r.code !== null) return { code: r.code, stdout, stderr };
     if (r.signal !== null) return { code: 128 + (SIGNALS[r.signal] ?? 0), stdout, stderr };
     throw new NodeUnreachableError(`${node}: connection lost while running a command`);

@@ -94,11 +94,17 @@ describe("ssh pool", () => {
   });
 
   it("kills a command that outlives its timeout", async () => {
-    const e = await pool.exec("n3", "sleep 30", { timeoutMs: 500 }).catch((x: unknown) => x);
+    const pidFile = join(dir, "slow.pid");
+    const e = await pool.exec("n3", `echo $$ > ${shq(pidFile)}; exec sleep 30`, { timeoutMs: 500 }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(CommandTimeoutError);
     expect(e).toMatchObject({ node: "n3", code: 124, timeoutMs: 500 });
     expect((e as Error).message).toMatch(/timed out after 500 ms/);
     expect(await pool.run("n3", "echo still usable")).toBe("still usable\n");
+    // The remote process is killed too, not left behind (sshd delivers the signal asynchronously).
+    const alive = `kill -0 $(cat ${shq(pidFile)}) 2>/dev/null && echo alive || echo gone`;
+    let state = "";
+    for (let i = 0; i < 40 && state !== "gone\n"; i++) state = await pool.run("n3", alive);
+    expect(state).toBe("gone\n");
   });
 
   it("refuses a changed host key, naming node, fingerprints and file", async () => {
