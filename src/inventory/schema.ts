@@ -115,6 +115,7 @@ export const COMPONENT_BINARIES = [
   "kube-proxy",
 ] as const;
 
+/** The whole inventory file: every section, with defaults applied on parse. */
 export const inventorySchema = z
   .object({
     cluster: z
@@ -305,8 +306,13 @@ export const inventorySchema = z
 
 /** The inventory as written, after defaults (what `inventory show` prints). */
 export type Inventory = z.infer<typeof inventorySchema>;
+/** One entry of `nodePools`, after defaults. */
 export type NodePool = z.infer<typeof nodePoolSchema>;
+/** One entry of `staticNodes`, after defaults. */
 export type StaticNode = z.infer<typeof staticNodeSchema>;
+/** A taint, after defaults (value "" when absent). */
 export type Taint = z.infer<typeof taintSchema>;
+/** What a node runs: the control plane (with etcd) or workloads only. */
 export type NodeRole = NodePool["role"];
+/** How a node exists: Nova VM, Ironic bare metal, or a lab namespace. */
 export type NodeKind = StaticNode["kind"];

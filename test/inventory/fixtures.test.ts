@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadInventory, parseInventory } from "../../src/inventory/load.js";
 import { formatProblem } from "../../src/inventory/problem.js";
+import { expandNodes } from "../../src/cluster/spec.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../fixtures/inventory");
 const files = readdirSync(FIXTURES).sort();
@@ -47,6 +48,24 @@ describe("inventory fixtures", () => {
   it.each(["lab", "example"])("the shipped inventory %s is valid", (env) => {
     const res = loadInventory(env);
     expect(res.ok, res.ok ? "" : res.problems.map(formatProblem).join("\n")).toBe(true);
+  });
+});
+
+describe("inventory/README.md", () => {
+  it("its short complete example is valid and yields the nodes it describes", () => {
+    const readme = readFileSync(resolve(import.meta.dirname, "../../inventory/README.md"), "utf8");
+    const m = /## A short complete example\n\n```yaml\n([\s\S]*?)```/.exec(readme);
+    expect(m, "README lost its example").not.toBeNull();
+    const res = parseInventory(m![1]!, "readme.yaml");
+    expect(res.ok, res.ok ? "" : res.problems.map(formatProblem).join("\n")).toBe(true);
+    if (!res.ok) return;
+    expect(expandNodes(res.inventory).map((n) => `${n.name} ${n.address} ${n.zone ?? "-"}`)).toEqual([
+      "cp-1 192.168.20.10 -",
+      "cp-2 192.168.20.11 -",
+      "cp-3 192.168.20.12 -",
+      "general-1 192.168.20.50 az1",
+      "general-2 192.168.20.51 az2",
+    ]);
   });
 });
 

@@ -3,6 +3,7 @@ import type { Finding, Rule } from "./index.js";
 import { DNS1123_LABEL } from "./syntax.js";
 import { MAX_POOL_NODES, plannedNodes } from "./model.js";
 
+/** Re-exported for readers that imported it from here before syntax.ts existed. */
 export { DNS1123_LABEL };
 
 function label(path: (string | number)[], value: string, what: string): Finding[] {
