@@ -9,6 +9,7 @@ import { DEFAULT_INVENTORY_DIR, loadInventory } from "../src/inventory/load.js";
 import type { Problem } from "../src/inventory/problem.js";
 import { ClusterStack } from "./cluster-stack.js";
 import { InventoryInvalidError } from "./errors.js";
+import { withoutCreationStacks } from "./quiet-stacks.js";
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions {
@@ -20,6 +21,19 @@ export interface BuildAppOptions {
 
 /** Builds the app; throws InventoryInvalidError listing every problem of every inventory. */
 export function buildApp(opts: BuildAppOptions = {}): { app: App; stacks: string[] } {
+  return withoutCreationStacks(() => build(opts));
+}
+
+/** Builds and synthesizes the app (what `cdktf synth` runs); returns the stack names. */
+export function synthApp(opts: BuildAppOptions = {}): string[] {
+  return withoutCreationStacks(() => {
+    const { app, stacks } = build(opts);
+    app.synth();
+    return stacks;
+  });
+}
+
+function build(opts: BuildAppOptions): { app: App; stacks: string[] } {
   const dir = opts.inventoryDir ?? DEFAULT_INVENTORY_DIR;
   const app = new App(opts.outdir === undefined ? {} : { outdir: opts.outdir });
   const files = readdirSync(dir)

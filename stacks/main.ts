@@ -1,9 +1,9 @@
 /** The CDKTF app (`cdktf synth`, `cdktf deploy <env>`): one stack per OpenStack environment. */
-import { buildApp } from "./app.js";
+import { synthApp } from "./app.js";
 import { InventoryInvalidError } from "./errors.js";
 
 try {
-  buildApp().app.synth();
+  synthApp();
 } catch (err) {
   if (!(err instanceof InventoryInvalidError)) throw err;
   console.error(err.message);

@@ -6,7 +6,7 @@
  * (rebuild token, image, flavor); the server is replaced when it changes, the port stays.
  */
 import { Construct } from "constructs";
-import { DataResource, Fn, type ITerraformDependable } from "cdktf";
+import { Fn, type ITerraformDependable } from "cdktf";
 import { ComputeInstanceV2 } from "../../.gen/providers/openstack/compute-instance-v2/index.js";
 import { ComputeServergroupV2 } from "../../.gen/providers/openstack/compute-servergroup-v2/index.js";
 import { ComputeVolumeAttachV2 } from "../../.gen/providers/openstack/compute-volume-attach-v2/index.js";
@@ -16,6 +16,7 @@ import type { NetworkingPortV2 } from "../../.gen/providers/openstack/networking
 import type { NodePool } from "../../src/inventory/schema.js";
 import type { NodeSpec } from "../../src/cluster/spec.js";
 import { cloudInitView, renderCloudInit } from "../cloud-init.js";
+import { RebuildTrigger } from "./rebuild-trigger.js";
 import { type ClusterRef, idOf, metadataFor, requireNonEmpty, tagsFor } from "./common.js";
 import { invalidProp } from "../errors.js";
 
@@ -103,7 +104,7 @@ export class Compute extends Construct {
         const port = props.ports.get(node.name);
         if (!port) throw invalidProp("Compute", "ports", node.name, "no port for this node; build Ports from the same nodes");
         // Everything that should replace this server and nothing else: the port is not in here.
-        const trigger = new DataResource(this, `${nid}-rebuild`, {
+        const trigger = new RebuildTrigger(this, `${nid}-rebuild`, {
           triggersReplace: { rebuildToken: node.rebuildToken, image: pool.image, flavor: pool.flavor },
         });
         const etcd =

@@ -2,7 +2,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildApp } from "../../stacks/app.js";
+import { TerraformStack, Testing } from "cdktf";
+import { buildApp, synthApp } from "../../stacks/app.js";
+import { ClusterStack } from "../../stacks/cluster-stack.js";
 import { InventoryInvalidError } from "../../stacks/errors.js";
 import { checkStack } from "../../stacks/schema-check.js";
 import { DEFAULT_INVENTORY_DIR } from "../../src/inventory/load.js";
@@ -21,6 +23,21 @@ describe("app wiring", () => {
     expect(existsSync(file)).toBe(true);
     expect(existsSync(join(outdir, "stacks/lab"))).toBe(false);
     expect(checkStack(JSON.parse(readFileSync(file, "utf8")))).toEqual([]);
+  });
+
+  it("synthApp writes the same stacks as cdktf synth would, with creation stacks restored afterwards", () => {
+    const outdir = join(tmp, "synth-app");
+    expect(synthApp({ outdir })).toEqual(["example"]);
+    expect(existsSync(join(outdir, "stacks/example/cdk.tf.json"))).toBe(true);
+    expect(new Error("x").stack).toMatch(/\n\s+at /); // stack traces work again outside synthesis
+  });
+
+  it("skipping cdktf's cross-stack preparation changes nothing in the output", () => {
+    const skipped = new ClusterStack(Testing.app(), "example", { env: "example", inventory: exampleInventory() });
+    skipped.prepareStack();
+    const prepared = new ClusterStack(Testing.app(), "example", { env: "example", inventory: exampleInventory() });
+    TerraformStack.prototype.prepareStack.call(prepared);
+    expect(JSON.stringify(skipped.toTerraform())).toBe(JSON.stringify(prepared.toTerraform()));
   });
 
   it("fails with every inventory problem, located by file and line", () => {
