@@ -46,7 +46,7 @@ export function registerLabCommands(program: Command): void {
         pauseImage: o.pauseImage,
         concurrency: Math.max(1, Number(o.jobs) || 4),
       });
-      say(`lab ${spec.env} is up: ${r.nodes.length} node(s) (${r.created.length} created, ${r.kept.length} kept, ${r.removed.length} removed) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      say(`lab ${spec.env} is up: ${r.nodes.length} node(s) (${r.created.length} created, ${r.restarted.length} restarted, ${r.kept.length} kept, ${r.removed.length} removed) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       say(`  ssh -F ${r.sshConfig} ${r.nodes[0]?.name ?? "<node>"}`);
     });
 

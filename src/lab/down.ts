@@ -24,22 +24,30 @@ export interface LabDownResult {
   readonly sysctlsRestored: boolean;
 }
 
-/** Stops and removes the given nodes, dropping them from the state; returns what was left. */
-export async function removeNodes(ctx: LabContext, state: LabState, recs: readonly NodeRecord[]): Promise<string[]> {
+/**
+ * Stops the given nodes and removes their host objects; returns what was left. Without
+ * `keepTrees` the nodes are dropped from the state and their pinned keys from known_hosts; with it
+ * they stay recorded (files and host key kept) so they can boot again.
+ */
+export async function removeNodes(ctx: LabContext, state: LabState, recs: readonly NodeRecord[], keepTrees = false): Promise<string[]> {
   if (recs.length === 0) return [];
   await stopNodes(recs);
   const left: string[] = [];
   // In parallel: most of the time is the kernel freeing each netns (and its veth) asynchronously.
   await mapLimit(recs, 8, async (r) => {
-    const l = await removeNodeObjects(r);
-    if (l.length === 0) {
+    const l = await removeNodeObjects(r, keepTrees);
+    if (l.length > 0) left.push(...l.map((x) => `${r.name}: ${x}`));
+    else if (keepTrees) {
+      r.pid1 = r.launcher = undefined;
+      r.cgroups = [];
+      ctx.progress(`  ${r.name.padEnd(12)} stopped`);
+    } else {
       delete state.nodes[r.name];
       ctx.progress(`  ${r.name.padEnd(12)} removed`);
-    } else left.push(...l.map((x) => `${r.name}: ${x}`));
+    }
   });
   writeState(ctx.labDir, state);
-  const addrs = new Set(recs.map((r) => r.address));
-  updateKnownHosts(ctx.paths.knownHosts, addrs, new Map());
+  if (!keepTrees) updateKnownHosts(ctx.paths.knownHosts, new Set(recs.map((r) => r.address)), new Map());
   return left;
 }
 

@@ -26,6 +26,11 @@ export function labNames(labDir: string) {
     cgroupGroup: `yagura-lab-${tag}`,
     netns: (node: string) => `yg-${tag}-${node}`,
     veth: (node: string) => `yv${tag}${hex(node, 6)}`,
+    /**
+     * The node's eth0 MAC, fixed per lab and node (locally administered, unicast): a node that
+     * boots again keeps it, so the ARP caches of the host and the other nodes stay right.
+     */
+    mac: (node: string) => `02:${hex(`${tag}/${node}`, 10).match(/../g)!.join(":")}`,
   } as const;
 }
 

@@ -6,7 +6,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureNodeDirs, cgroupPids, removeCgroupTree } from "./cgroup.js";
 import { run, spawnDetached, tryRun } from "./exec.js";
-import { writeNodeTree } from "./nodefs.js";
+import { upperPath, writeNodeTree } from "./nodefs.js";
 import { children, comm, isOurs, LAUNCHER_NAMES, PID1_NAMES, signalIfOurs, waitFor } from "./procs.js";
 import type { NodeRecord } from "./state.js";
 
@@ -48,16 +48,22 @@ function consoleTail(rec: NodeRecord): string {
 
 /** Creates the node recorded in `rec` (already saved) and starts its PID 1. */
 export async function createNode(ctx: NodeContext, rec: NodeRecord): Promise<void> {
-  rec.hostKey = await writeNodeTree({
-    name: rec.name,
-    address: rec.address,
-    dir: rec.dir,
-    operatorPublicKey: ctx.operatorPublicKey,
-    pauseImage: ctx.pauseImage,
-  });
-  ctx.save();
+  // A node that only lost its processes boots again from its tree, like a machine after a crash:
+  // same files, same host key (so pinned keys stay valid).
+  const reboot = rec.hostKey !== undefined && existsSync(upperPath(rec.dir, "/etc/ssh/ssh_host_ed25519_key"));
+  if (!reboot) {
+    rec.hostKey = await writeNodeTree({
+      name: rec.name,
+      address: rec.address,
+      dir: rec.dir,
+      operatorPublicKey: ctx.operatorPublicKey,
+      pauseImage: ctx.pauseImage,
+    });
+    ctx.save();
+  }
   await run(["ip", "netns", "add", rec.netns]);
-  await run(["ip", "link", "add", rec.veth, "type", "veth", "peer", "name", "eth0", "netns", rec.netns]);
+  const mac = rec.mac ? ["address", rec.mac] : [];
+  await run(["ip", "link", "add", rec.veth, "type", "veth", "peer", "name", "eth0", ...mac, "netns", rec.netns]);
   await run(["ip", "link", "set", rec.veth, "master", ctx.bridge, "up"]);
   // lo and eth0 only, no default route: the node reaches its subnet and itself, nothing else.
   await run(["ip", "-n", rec.netns, "-batch", "-"], {
@@ -123,9 +129,9 @@ export async function stopNodes(recs: readonly NodeRecord[], graceMs = 3000): Pr
 
 /**
  * Removes a stopped node's host objects: netns (its veth goes with it), cgroup dirs (once the
- * node's tasks are gone) and its tree. Returns what could not be removed.
+ * node's tasks are gone) and, unless `keepTree`, its tree. Returns what could not be removed.
  */
-export async function removeNodeObjects(rec: NodeRecord): Promise<string[]> {
+export async function removeNodeObjects(rec: NodeRecord, keepTree = false): Promise<string[]> {
   const left: string[] = [];
   if (netnsExists(rec.netns)) {
     const r = await tryRun(["ip", "netns", "del", rec.netns]);
@@ -138,6 +144,6 @@ export async function removeNodeObjects(rec: NodeRecord): Promise<string[]> {
   }
   await waitFor(() => rec.cgroups.every((d) => cgroupPids(d).length === 0), 5000);
   for (const d of rec.cgroups) left.push(...removeCgroupTree(d).map((x) => `cgroup ${x}`));
-  if (left.length === 0) rmSync(rec.dir, { recursive: true, force: true });
+  if (left.length === 0 && !keepTree) rmSync(rec.dir, { recursive: true, force: true });
   return left;
 }

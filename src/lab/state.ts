@@ -11,6 +11,8 @@ export interface NodeRecord {
   readonly address: string;
   readonly netns: string;
   readonly veth: string;
+  /** MAC address of the node's eth0. */
+  readonly mac?: string;
   /** The node's tree: upper/work dirs, data dirs, console log. */
   readonly dir: string;
   /** The node's cgroup dir in every hierarchy. */

@@ -34,6 +34,8 @@ export interface LabUpOptions extends LabOptions {
 /** What `labUp` did and how to reach the nodes. */
 export interface LabUpResult {
   readonly created: readonly string[];
+  /** Nodes that were down and booted again from their own tree (same files, same host key). */
+  readonly restarted: readonly string[];
   readonly kept: readonly string[];
   readonly removed: readonly string[];
   readonly nodes: readonly { readonly name: string; readonly address: string; readonly pid1: number }[];
@@ -99,9 +101,16 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
   const wanted = new Map(plan.nodes.map((n) => [n.name, n]));
   const keep = Object.values(state.nodes).filter((r) => wanted.get(r.name)?.address === r.address && nodeHealthy(r));
   const keepNames = new Set(keep.map((r) => r.name));
-  const stale = Object.values(state.nodes).filter((r) => !keepNames.has(r.name) && (wanted.has(r.name) || opts.prune !== false));
+  // A wanted node at the same address that is down boots again from its tree; a node whose address
+  // changed is rebuilt; a node gone from the inventory is removed (unless prune is off).
+  const reboot = Object.values(state.nodes).filter((r) => !keepNames.has(r.name) && wanted.get(r.name)?.address === r.address);
+  const rebootNames = new Set(reboot.map((r) => r.name));
+  const stale = Object.values(state.nodes).filter(
+    (r) => !keepNames.has(r.name) && !rebootNames.has(r.name) && (wanted.has(r.name) || opts.prune !== false),
+  );
   const toCreate = plan.nodes.filter((n) => !keepNames.has(n.name));
-  ctx.progress(`lab ${ctx.env}: ${keep.length} kept, ${toCreate.length} to create, ${stale.filter((r) => !wanted.has(r.name)).length} to remove`);
+  const gone = stale.filter((r) => !wanted.has(r.name));
+  ctx.progress(`lab ${ctx.env}: ${keep.length} kept, ${reboot.length} to restart, ${toCreate.length - reboot.length} to create, ${gone.length} to remove`);
 
   if (!state.sysctlHeld) {
     state.sysctlHeld = true; // recorded first: a crash right after still releases it on down
@@ -109,10 +118,8 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
     await holdSysctls(ctx.labDir);
   }
   await ensureBridge(ctx, state, plan);
-  if (stale.length > 0) {
-    const left = await removeNodes(ctx, state, stale);
-    if (left.length > 0) throw new Error(`could not remove stale nodes:\n  ${left.join("\n  ")}`);
-  }
+  const left = [...(await removeNodes(ctx, state, stale)), ...(await removeNodes(ctx, state, reboot, true))];
+  if (left.length > 0) throw new Error(`could not clear stopped or stale nodes:\n  ${left.join("\n  ")}`);
   writeScripts(ctx);
   const operatorPublicKey = await ensureOperatorKey(ctx.paths.sshKey, `yagura-lab-${ctx.env}`);
   let pauseImage: string | undefined;
@@ -141,19 +148,20 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
     mountTag: (node) => `yagura-lab-${ctx.names.tag}-${node}`,
   };
   await mapLimit(toCreate, opts.concurrency ?? 4, async (n) => {
-    const rec: NodeRecord = {
+    const rec: NodeRecord = state.nodes[n.name] ?? {
       name: n.name,
       address: n.address,
       netns: ctx.names.netns(n.name),
       veth: ctx.names.veth(n.name),
+      mac: ctx.names.mac(n.name),
       dir: join(ctx.nodesDir, n.name),
       cgroups: [],
     };
     state.nodes[n.name] = rec;
-    created.push(n.name);
+    if (!rebootNames.has(n.name)) created.push(n.name);
     writeState(ctx.labDir, state);
     await createNode(nctx, rec);
-    ctx.progress(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} started (pid ${rec.pid1})`);
+    ctx.progress(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${rebootNames.has(n.name) ? "restarted" : "started"} (pid ${rec.pid1})`);
   });
   writeSshFiles(ctx, state, stale.map((r) => r.address));
 
@@ -166,9 +174,10 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
     ctx.progress(`lab ${ctx.env}: ${plan.nodes.length} node(s) answer ssh`);
   }
   return {
-    created: toCreate.map((n) => n.name),
+    created: toCreate.filter((n) => !rebootNames.has(n.name)).map((n) => n.name),
+    restarted: [...rebootNames],
     kept: keep.map((r) => r.name),
-    removed: stale.filter((r) => !wanted.has(r.name)).map((r) => r.name),
+    removed: gone.map((r) => r.name),
     nodes: plan.nodes.map((n) => ({ name: n.name, address: n.address, pid1: state.nodes[n.name]!.pid1! })),
     sshKey: ctx.paths.sshKey,
     knownHosts: ctx.paths.knownHosts,

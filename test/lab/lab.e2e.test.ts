@@ -172,6 +172,15 @@ describe.skipIf(skip !== undefined)("yagura lab (real namespaces, sshd and runit
     expect([...again.kept].sort()).toEqual(NODES.map((n) => n[0]).sort());
     const after = readState(ctx.labDir)!;
     for (const [n] of NODES) expect(after.nodes[n]!.pid1).toBe(before.nodes[n]!.pid1);
+    // A node whose PID 1 died boots again from its own tree: same files, same pinned host key.
+    const cp3 = after.nodes["cp3"]!;
+    expect(comm(cp3.pid1!)).toBe("runsvdir");
+    process.kill(cp3.pid1!, "SIGKILL");
+    const kh = readFileSync(paths.knownHosts, "utf8");
+    const rebooted = await labUp(spec, { stateRoot: root });
+    expect(rebooted.restarted).toEqual(["cp3"]);
+    expect(readFileSync(paths.knownHosts, "utf8")).toBe(kh);
+    expect((await ssh(NODES[2]![1], "hostname; test -d /etc/kubernetes && echo kept")).stdout.trim()).toBe("cp3\nkept");
     const grown = specFrom(ENV, labInventory(BRIDGE, "10.78.0.0/24", [...NODES, ["w3", "10.78.0.23", "worker"]]));
     const added = await labUp(grown, { stateRoot: root });
     expect(added.created).toEqual(["w3"]);

@@ -69,6 +69,8 @@ describe("labNames", () => {
     expect(a.veth("n1")).not.toBe(a.veth("n2"));
     expect(a.veth("n1").startsWith(a.vethPrefix)).toBe(true);
     expect(a.netns("n1").startsWith(a.netnsPrefix)).toBe(true);
+    expect(a.mac("n1")).toMatch(/^02(:[0-9a-f]{2}){5}$/);
+    expect(a.mac("n1")).not.toBe(b.mac("n1"));
   });
 });
 
