@@ -1,6 +1,7 @@
 /**
  * Pinned SSH host keys in OpenSSH's known_hosts format: `host[,host2] keytype base64 [comment]`,
- * `[host]:port` when the port is not 22, hashed `|1|salt|hash` names, and `@revoked` lines.
+ * `[host]:port` when the port is not 22, `*`/`?` wildcards and `!` negation, hashed `|1|salt|hash`
+ * names, and `@revoked` lines (`@cert-authority` lines are ignored: no host certificates).
  * Keys are compared as raw wire-format blobs, the same bytes the server sends.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
@@ -44,7 +45,10 @@ function hostMatches(pattern: string, name: string): boolean {
     const want = Buffer.from(hash, "base64");
     return want.length === mac.length && timingSafeEqual(want, mac);
   }
-  return pattern === name;
+  if (!/[*?]/.test(pattern)) return pattern === name;
+  // OpenSSH wildcards: * any run of characters, ? exactly one.
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${re}$`).test(name);
 }
 
 /** Parses known_hosts text; malformed lines are skipped like OpenSSH does. */

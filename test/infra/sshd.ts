@@ -10,13 +10,16 @@ import { join } from "node:path";
 export interface TestSshd {
   readonly host: string;
   readonly port: number;
+  /** known_hosts line of the first host key. */
   readonly hostKeyLine: string;
+  /** known_hosts lines of every host key, in the order of `hostKeyTypes`. */
+  readonly hostKeyLines: readonly string[];
   readonly clientKeyPath: string;
   stop(): Promise<void>;
 }
 
-function keygen(path: string, comment: string): void {
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]);
+function keygen(path: string, comment: string, type = "ed25519"): void {
+  execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", comment, "-f", path]);
 }
 
 /** Waits until something accepts TCP connections on host:port. */
@@ -34,11 +37,17 @@ async function waitForPort(host: string, port: number, child: ChildProcess, log:
 }
 
 /** Starts sshd in `dir` on host:port; `clientKeyPath` may be shared between servers. */
-export async function startSshd(dir: string, host: string, port: number, clientKeyPath?: string): Promise<TestSshd> {
+export async function startSshd(
+  dir: string,
+  host: string,
+  port: number,
+  clientKeyPath?: string,
+  hostKeyTypes: readonly string[] = ["ed25519"],
+): Promise<TestSshd> {
   mkdirSync(dir, { recursive: true });
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege-separation dir
-  const hostKey = join(dir, "host_ed25519");
-  keygen(hostKey, `test-${host}`);
+  const hostKeys = hostKeyTypes.map((type) => join(dir, `host_${type}`));
+  hostKeyTypes.forEach((type, i) => keygen(hostKeys[i]!, `test-${host}`, type));
   const clientKey = clientKeyPath ?? join(dir, "client_ed25519");
   if (!clientKeyPath) keygen(clientKey, "test-client");
   writeFileSync(join(dir, "authorized_keys"), readFileSync(`${clientKey}.pub`), { mode: 0o600 });
@@ -47,7 +56,7 @@ export async function startSshd(dir: string, host: string, port: number, clientK
     cfg,
     [
       `ListenAddress ${host}:${port}`,
-      `HostKey ${hostKey}`,
+      ...hostKeys.map((k) => `HostKey ${k}`),
       `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
       "PermitRootLogin prohibit-password",
       "PasswordAuthentication no",
@@ -64,11 +73,15 @@ export async function startSshd(dir: string, host: string, port: number, clientK
   const child = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
   child.stderr!.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   await waitForPort(host, port, child, () => stderr);
-  const [type, b64] = readFileSync(`${hostKey}.pub`, "utf8").split(" ");
+  const lines = hostKeys.map((k) => {
+    const [type, b64] = readFileSync(`${k}.pub`, "utf8").split(" ");
+    return `${port === 22 ? host : `[${host}]:${port}`} ${type} ${b64}`;
+  });
   return {
     host,
     port,
-    hostKeyLine: `${port === 22 ? host : `[${host}]:${port}`} ${type} ${b64}`,
+    hostKeyLine: lines[0]!,
+    hostKeyLines: lines,
     clientKeyPath: clientKey,
     async stop() {
       if (child.exitCode !== null) return;
