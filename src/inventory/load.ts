@@ -114,13 +114,18 @@ export function parseInventory(text: string, file: string): LoadResult {
       const at = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0] ?? ""] : issue.path;
       problems.push({ file, ...locate(at), path: formatPath(at), message: describeIssue(issue) });
     }
-    return { ok: false, problems, file, env };
+    return { ok: false, problems: byPosition(problems), file, env };
   }
   for (const f of runRules(parsed.data)) {
     problems.push({ file, ...locate(f.path), path: formatPath(f.path), message: f.message });
   }
-  if (problems.length > 0) return { ok: false, problems, file, env };
+  if (problems.length > 0) return { ok: false, problems: byPosition(problems), file, env };
   return { ok: true, inventory: parsed.data, file, env, locate };
+}
+
+/** Problems in file order, so a reader can work down the file; ties keep the rules' order. */
+function byPosition(problems: Problem[]): Problem[] {
+  return problems.map((p, i) => ({ p, i })).sort((a, b) => a.p.line - b.p.line || a.p.column - b.p.column || a.i - b.i).map((x) => x.p);
 }
 
 /** One line that explains a YAML error, with advice for the two resource limits. */

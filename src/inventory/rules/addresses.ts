@@ -79,7 +79,7 @@ const uniqueAddresses: Rule = (inv) => {
     if (n.address === undefined) continue;
     const prev = owner.get(n.address);
     if (prev !== undefined && n.pool === undefined) {
-      out.push({ path: [n.path[0]!, n.path[1]!, "address"], message: `address ${n.address} of node ${JSON.stringify(n.name)} is already node ${JSON.stringify(prev)}'s: every node needs its own address; pool node n gets firstAddress+n-1` });
+      out.push({ path: [n.path[0]!, n.path[1]!, "address"], message: `node ${JSON.stringify(n.name)} has address ${n.address}, which node ${JSON.stringify(prev)} already has: every node needs its own address (pool node <pool>-<n> gets firstAddress+n-1)` });
     }
     if (prev === undefined) owner.set(n.address, n.name);
   }

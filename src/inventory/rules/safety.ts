@@ -65,7 +65,8 @@ interface Field {
 
 /** Every free-form string field that reaches the cloud API, a shell or a file name on a node. */
 function freeFormFields(inv: Inventory): Field[] {
-  const f: Field[] = [{ path: ["cluster", "kubernetesVersion"], value: inv.cluster.kubernetesVersion, what: "kubernetesVersion" }];
+  // Versions are not listed: kubernetes.ts and artifacts.ts hold them to a release-number syntax.
+  const f: Field[] = [];
   inv.nodePools.forEach((p, i) => {
     const b = ["nodePools", i];
     f.push({ path: [...b, "flavor"], value: p.flavor, what: "flavor", spaces: true, required: true });
@@ -108,7 +109,6 @@ function freeFormFields(inv: Inventory): Field[] {
   f.push({ path: ["artifacts", "localDir"], value: a.localDir, what: "path", required: true });
   f.push({ path: ["artifacts", "mirrorUrl"], value: a.mirrorUrl, what: "URL", required: true });
   f.push({ path: ["artifacts", "installDir"], value: a.installDir, what: "path", required: true });
-  for (const [name, b] of Object.entries(a.binaries)) f.push({ path: ["artifacts", "binaries", name, "version"], value: b.version, what: "version", required: true });
   f.push({ path: ["ssh", "privateKeyFile"], value: inv.ssh.privateKeyFile, what: "path", required: true });
   f.push({ path: ["reconciler", "backup", "dir"], value: inv.reconciler.backup.dir, what: "path", required: true });
   return f;
