@@ -2,13 +2,14 @@
  * Wiring of the CDKTF app: one ClusterStack per inventory file that has an `openstack` section.
  * Kept apart from main.ts so tests and benchmarks can build the app in-process.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App } from "cdktf";
 import { DEFAULT_INVENTORY_DIR, loadInventory } from "../src/inventory/load.js";
 import type { Problem } from "../src/inventory/problem.js";
 import { ClusterStack } from "./cluster-stack.js";
-import { InventoryInvalidError } from "./errors.js";
+import { InventoryInvalidError, SchemaMismatchError } from "./errors.js";
+import { checkStack, loadProviderSchema } from "./schema-check.js";
 import { withoutCreationStacks } from "./quiet-stacks.js";
 
 /** Options of {@link buildApp}. */
@@ -24,13 +25,23 @@ export function buildApp(opts: BuildAppOptions = {}): { app: App; stacks: string
   return withoutCreationStacks(() => build(opts));
 }
 
-/** Builds and synthesizes the app (what `cdktf synth` runs); returns the stack names. */
+/**
+ * Builds and synthesizes the app (what `cdktf synth` runs), then checks every stack against the
+ * provider schema so a mistake fails here, not at `terraform plan`. Returns the stack names.
+ */
 export function synthApp(opts: BuildAppOptions = {}): string[] {
-  return withoutCreationStacks(() => {
-    const { app, stacks } = build(opts);
-    app.synth();
-    return stacks;
+  const { app, stacks } = withoutCreationStacks(() => {
+    const built = build(opts);
+    built.app.synth();
+    return built;
   });
+  const schema = loadProviderSchema();
+  for (const env of stacks) {
+    const json: unknown = JSON.parse(readFileSync(join(app.outdir, "stacks", env, "cdk.tf.json"), "utf8"));
+    const findings = checkStack(json, schema);
+    if (findings.length > 0) throw new SchemaMismatchError(env, findings);
+  }
+  return stacks;
 }
 
 function build(opts: BuildAppOptions): { app: App; stacks: string[] } {

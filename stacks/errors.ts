@@ -24,3 +24,17 @@ export class InventoryInvalidError extends Error {
 export function invalidProp(construct: string, prop: string, value: unknown, why: string): StackPropError {
   return new StackPropError(`${construct}: props.${prop} is ${JSON.stringify(value)}: ${why}`);
 }
+
+/** A synthesized stack does not match the provider schema: a bug in a construct, caught before Terraform. */
+export class SchemaMismatchError extends Error {
+  override readonly name = "SchemaMismatchError";
+  constructor(
+    readonly stack: string,
+    readonly findings: readonly { kind: string; at: string; message: string }[],
+  ) {
+    super(
+      `stack ${stack} does not match the OpenStack provider schema (a bug in yagura's constructs):\n` +
+        findings.map((f) => `  ${f.kind}: ${f.at}: ${f.message}`).join("\n"),
+    );
+  }
+}
