@@ -29,11 +29,11 @@ export function invalidProp(construct: string, prop: string, value: unknown, why
 export class SchemaMismatchError extends Error {
   override readonly name = "SchemaMismatchError";
   constructor(
-    readonly stack: string,
+    readonly stackName: string,
     readonly findings: readonly { kind: string; at: string; message: string }[],
   ) {
     super(
-      `stack ${stack} does not match the OpenStack provider schema (a bug in yagura's constructs):\n` +
+      `stack ${stackName} does not match the OpenStack provider schema (a bug in yagura's constructs):\n` +
         findings.map((f) => `  ${f.kind}: ${f.at}: ${f.message}`).join("\n"),
     );
   }
