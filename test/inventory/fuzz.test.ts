@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import fc from "fast-check";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseInventory, type LoadResult } from "../../src/inventory/load.js";
 import { expandNodes } from "../../src/cluster/spec.js";
@@ -17,7 +17,7 @@ const SEEDS = ["example.yaml", "lab.yaml"].map((f) => readFileSync(resolve(INVEN
 
 /** Runs per property; YAGURA_FUZZ_SCALE=10 runs ten times as many for a deeper local search. */
 const SCALE = Number(process.env.YAGURA_FUZZ_SCALE ?? "1") || 1;
-const RUNS = { arbitrary: 800 * SCALE, valid: 300 * SCALE, mutation: 1200 * SCALE };
+const RUNS = { arbitrary: 600 * SCALE, valid: 200 * SCALE, mutation: 1000 * SCALE, retype: 600 * SCALE };
 /** Generous: the runs are sized for seconds, but a loaded CI machine must not fail them on time. */
 const TIMEOUT = 300_000;
 
@@ -276,6 +276,49 @@ describe("parseInventory under fuzzing", () => {
       { numRuns: RUNS.mutation },
     );
     console.log(`fuzz: ${RUNS.mutation} mutated inventories, ${ok} still valid`);
+  }, TIMEOUT);
+});
+
+/** Every leaf path of a parsed document (the places a wrong type can go). */
+function leafPaths(v: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(v)) return v.length === 0 ? [path] : v.flatMap((x, i) => leafPaths(x, [...path, i]));
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v);
+    return entries.length === 0 ? [path] : entries.flatMap(([k, x]) => leafPaths(x, [...path, k]));
+  }
+  return [path];
+}
+
+/** Returns a copy of `doc` with the value at `path` replaced. */
+function setIn(doc: unknown, path: (string | number)[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path;
+  const copy = (Array.isArray(doc) ? [...doc] : { ...(doc as object) }) as Record<string | number, unknown>;
+  copy[head!] = setIn(copy[head!], rest, value);
+  return copy;
+}
+
+const DOCS = SEEDS.map((s) => parse(s) as unknown);
+const LEAVES = DOCS.map((d) => leafPaths(d));
+/** Wrong types and extreme values: anything fast-check can build, plus hand-picked edge cases. */
+const replacement = fc.oneof(
+  fc.anything({ maxDepth: 3, withBigInt: false, withNullPrototype: true }),
+  fc.constantFrom(Number.MAX_SAFE_INTEGER, -0, 1e308, -1e308, "", " ", "\u0000", "é".repeat(300), [], {}, null, true),
+);
+
+describe("parseInventory under fuzzing (wrong types)", () => {
+  it(`never throws when any one of the shipped inventories' values is replaced, ${RUNS.retype} times`, () => {
+    fc.assert(
+      fc.property(fc.nat(DOCS.length - 1), fc.nat(), fc.array(replacement, { minLength: 1, maxLength: 3 }), (d, at, values) => {
+        let doc = DOCS[d]!;
+        values.forEach((v, k) => {
+          const leaves = LEAVES[d]!;
+          doc = setIn(doc, leaves[(at + k * 7) % leaves.length]!, v);
+        });
+        checkResult(parseInventory(stringify(doc), "retyped.yaml"));
+      }),
+      { numRuns: RUNS.retype },
+    );
   }, TIMEOUT);
 });
 
