@@ -307,10 +307,10 @@ const replacement = fc.oneof(
 );
 
 describe("parseInventory under fuzzing (wrong types)", () => {
-  it(`never throws when any one of the shipped inventories' values is replaced, ${RUNS.retype} times`, () => {
+  it(`never throws when up to three values of the shipped inventories are replaced by arbitrary ones, ${RUNS.retype} times`, () => {
     fc.assert(
       fc.property(fc.nat(DOCS.length - 1), fc.nat(), fc.array(replacement, { minLength: 1, maxLength: 3 }), (d, at, values) => {
-        let doc = DOCS[d]!;
+        let doc: unknown = DOCS[d];
         values.forEach((v, k) => {
           const leaves = LEAVES[d]!;
           doc = setIn(doc, leaves[(at + k * 7) % leaves.length]!, v);
