@@ -13,7 +13,7 @@ const network: Rule = (inv) => {
     return [{ path: base, message: "network needs either cidr (the stack creates a network and subnet) or existingNetwork plus existingSubnet (use ones that exist): add one of them" }];
   }
   if (n.existingNetwork !== undefined && n.existingSubnet === undefined) {
-    return [{ path: [...base, "existingNetwork"], message: "existingNetwork needs existingSubnet too: name the subnet the nodes' ports should use" }];
+    return [{ path: [...base, "existingNetwork"], message: "existingNetwork needs existingSubnet too: a network can hold several subnets, and the nodes' fixed addresses must come from a known one; name it" }];
   }
   if (n.existingSubnet !== undefined && n.existingNetwork === undefined) {
     return [{ path: [...base, "existingSubnet"], message: "existingSubnet is only used with existingNetwork: add existingNetwork or remove existingSubnet" }];
