@@ -32,11 +32,15 @@ export function etcdAddMemberOp(target: EtcdNodeDesired, moveAside: boolean, o: 
   cmds.push(
     command("add-learner", "etcd", (ctx) =>
       withAdmin(ctx, o.endpoints, async (admin) => {
+        // etcd answers "unhealthy cluster" until a just-promoted member has been active for a
+        // few seconds (strict reconfig check); that passes, so retry for a while.
         let members = await admin.members();
-        if (!members.some((m) => m.peerURLs.includes(url))) {
-          await admin.addLearner(url);
+        await pollUntil(ctx, `add learner ${node}`, 30_000, async () => {
           members = await admin.members();
-        }
+          if (!members.some((m) => m.peerURLs.includes(url))) await admin.addLearner(url);
+          members = await admin.members();
+          return true;
+        });
         initial = members
           .filter((m) => m.name !== "" || m.peerURLs.includes(url))
           .map((m) => ({ name: m.peerURLs.includes(url) ? node : m.name, peerURL: m.peerURLs[0]! }));
@@ -78,7 +82,10 @@ export function etcdRemoveMemberOp(
   const cmds = [
     command("remove-member", "etcd", (ctx) =>
       withAdmin(ctx, o.endpoints, async (admin) => {
-        if ((await admin.members()).some((m) => m.id === memberId)) await admin.remove(memberId);
+        await pollUntil(ctx, `remove member ${label}`, 30_000, async () => {
+          if ((await admin.members()).some((m) => m.id === memberId)) await admin.remove(memberId);
+          return true;
+        });
       }),
     ),
   ];
