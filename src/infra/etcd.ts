@@ -46,6 +46,8 @@ function failover(attempts: number): Policy {
 function unreachable(err: unknown): boolean {
   const e = err as { code?: number; message?: string };
   const transport = err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError || e?.code === 14;
+  // A learner answers most calls with this; it did not act on the request, so another member may.
+  if (/rpc not supported for learner/.test(e?.message ?? "")) return true;
   return transport && !/etcdserver:/.test(e.message ?? "");
 }
 

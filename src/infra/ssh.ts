@@ -194,12 +194,14 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
     throw new NodeUnreachableError(`${node}: connection lost while running a command`);
   }
 
+  const exec = (node: string, command: string, o?: ExecOptions) =>
+    slot(node, () => execOn(node, command, o?.stdin, o?.timeoutMs ?? commandTimeoutMs));
+
   return {
     roundTrips,
-    exec: (node, command, o?: ExecOptions) =>
-      slot(node, () => execOn(node, command, o?.stdin, o?.timeoutMs ?? commandTimeoutMs)),
+    exec,
     async run(node, command, o) {
-      const r = await this.exec(node, command, o);
+      const r = await exec(node, command, o);
       if (r.code !== 0) throw new CommandError(node, command, r.code, r.stdout, r.stderr);
       return r.stdout;
     },

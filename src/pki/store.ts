@@ -15,6 +15,7 @@ import {
   importPrivateKey,
   keyMatchesCert,
   publicKeyPem,
+  publicKeyPemOf,
   x509,
   type LeafProfile,
   type SigningCA,
@@ -170,6 +171,13 @@ export function openPki(dir: string): Pki {
       await prepare();
       const [privateKeyPem, pub] = await Promise.all([readIfExists(key("sa")), readIfExists(join(dir, "sa.pub"))]);
       if (privateKeyPem && pub) return { privateKeyPem, publicKeyPem: pub };
+      if (privateKeyPem) {
+        // The public half went missing (a crash between the writes): derive it, never replace the
+        // private key, or every service-account token issued so far stops verifying.
+        const publicPem = await publicKeyPemOf(privateKeyPem);
+        await writeFileAtomic(join(dir, "sa.pub"), publicPem, 0o644);
+        return { privateKeyPem, publicKeyPem: publicPem };
+      }
       const kp = await generateKeyPair();
       const publicPem = await publicKeyPem(kp.keys.publicKey);
       await writeFileAtomic(key("sa"), kp.keyPem, 0o600);

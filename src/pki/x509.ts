@@ -65,6 +65,12 @@ export async function publicKeyPem(key: CryptoKey): Promise<string> {
   return nl(x509.PemConverter.encode(await subtle.exportKey("spki", key), "PUBLIC KEY"));
 }
 
+/** SubjectPublicKeyInfo PEM of the public half of a PKCS#8 ECDSA P-256 private key. */
+export async function publicKeyPemOf(privatePem: string): Promise<string> {
+  const { d: _d, key_ops: _ops, ...pub } = await subtle.exportKey("jwk", await importPrivateKey(privatePem));
+  return publicKeyPem(await subtle.importKey("jwk", pub, EC, true, ["verify"]));
+}
+
 /** A positive 128-bit random serial (RFC 5280 allows up to 20 octets; the top bit clear keeps it positive). */
 function randomSerial(): string {
   const b = webcrypto.getRandomValues(new Uint8Array(16));

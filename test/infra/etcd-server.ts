@@ -19,6 +19,57 @@ export interface TestEtcd {
 
 const DAY = 24 * 60 * 60 * 1000;
 
+/** Spawns one member process with certificates already in `pki` (named after `node.name`). */
+export function spawnMember(
+  dir: string,
+  pki: Pki,
+  n: { name: string; address: string },
+  cluster: string,
+  state: "new" | "existing",
+  clientPort: number,
+  peerPort: number,
+  onLog: (text: string) => void,
+): ChildProcess {
+  const data = join(dir, n.name);
+  mkdirSync(data, { recursive: true, mode: 0o700 });
+  const p = (f: string) => join(pki.dir, f);
+  const child = spawn(
+    "/usr/bin/etcd",
+    [
+      `--name=${n.name}`,
+      `--data-dir=${join(data, "member-data")}`,
+      `--listen-client-urls=https://${n.address}:${clientPort}`,
+      `--advertise-client-urls=https://${n.address}:${clientPort}`,
+      `--listen-peer-urls=https://${n.address}:${peerPort}`,
+      `--initial-advertise-peer-urls=https://${n.address}:${peerPort}`,
+      `--initial-cluster=${cluster}`,
+      `--initial-cluster-state=${state}`,
+      "--initial-cluster-token=yagura-test",
+      `--cert-file=${p(`etcd-server-${n.name}.crt`)}`,
+      `--key-file=${p(`etcd-server-${n.name}.key`)}`,
+      `--trusted-ca-file=${p("etcd-client-ca.crt")}`,
+      "--client-cert-auth",
+      `--peer-cert-file=${p(`etcd-peer-${n.name}.crt`)}`,
+      `--peer-key-file=${p(`etcd-peer-${n.name}.key`)}`,
+      `--peer-trusted-ca-file=${p("etcd-peer-ca.crt")}`,
+      "--peer-client-cert-auth",
+      "--logger=zap",
+      "--log-level=warn",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  child.stderr!.on("data", (b: Buffer) => onLog(b.toString()));
+  return child;
+}
+
+/** Stops a member we spawned (by its handle) and waits for it to exit. */
+export async function stopMember(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const done = new Promise((r) => c.once("exit", r));
+  c.kill("SIGTERM");
+  await done;
+}
+
 /** Starts one etcd member per address on `clientPort`/`peerPort` and waits until every one is healthy. */
 export async function startEtcd(dir: string, pki: Pki, addresses: string[], clientPort: number, peerPort: number): Promise<TestEtcd> {
   const now = new Date();
@@ -27,49 +78,13 @@ export async function startEtcd(dir: string, pki: Pki, addresses: string[], clie
   for (const n of nodes) await etcdMemberCerts(pki, n, now, DAY);
   const admin = await etcdAdminClient(pki, now, DAY);
   const logs: string[] = nodes.map(() => "");
-  const children: ChildProcess[] = nodes.map((n, i) => {
-    const data = join(dir, n.name);
-    mkdirSync(data, { recursive: true, mode: 0o700 });
-    const p = (f: string) => join(pki.dir, f);
-    const child = spawn(
-      "/usr/bin/etcd",
-      [
-        `--name=${n.name}`,
-        `--data-dir=${join(data, "member-data")}`,
-        `--listen-client-urls=https://${n.address}:${clientPort}`,
-        `--advertise-client-urls=https://${n.address}:${clientPort}`,
-        `--listen-peer-urls=https://${n.address}:${peerPort}`,
-        `--initial-advertise-peer-urls=https://${n.address}:${peerPort}`,
-        `--initial-cluster=${cluster}`,
-        "--initial-cluster-state=new",
-        "--initial-cluster-token=yagura-test",
-        `--cert-file=${p(`etcd-server-${n.name}.crt`)}`,
-        `--key-file=${p(`etcd-server-${n.name}.key`)}`,
-        `--trusted-ca-file=${p("etcd-client-ca.crt")}`,
-        "--client-cert-auth",
-        `--peer-cert-file=${p(`etcd-peer-${n.name}.crt`)}`,
-        `--peer-key-file=${p(`etcd-peer-${n.name}.key`)}`,
-        `--peer-trusted-ca-file=${p("etcd-peer-ca.crt")}`,
-        "--peer-client-cert-auth",
-        "--logger=zap",
-        "--log-level=warn",
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    child.stderr!.on("data", (b: Buffer) => (logs[i] = (logs[i] + b.toString()).slice(-4000)));
-    return child;
-  });
+  const children = nodes.map((n, i) =>
+    spawnMember(dir, pki, n, cluster, "new", clientPort, peerPort, (t) => (logs[i] = (logs[i] + t).slice(-4000))),
+  );
   const endpoints = nodes.map((n) => `https://${n.address}:${clientPort}`);
   const tls = { ca: admin.caPem, cert: admin.certPem, key: admin.keyPem };
   const stop = async () => {
-    await Promise.all(
-      children.map(async (c) => {
-        if (c.exitCode !== null || c.signalCode !== null) return;
-        const done = new Promise((r) => c.once("exit", r));
-        c.kill("SIGTERM");
-        await done;
-      }),
-    );
+    await Promise.all(children.map(stopMember));
   };
   const probe = createEtcdAdmin(endpoints, tls, { statusTimeoutMs: 1000 });
   try {

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEtcdAdmin, memberIdToDecimal } from "../../src/infra/etcd.js";
-import type { EtcdAdmin, EtcdMember } from "../../src/infra/types.js";
+import type { EtcdAdmin } from "../../src/infra/types.js";
 import { openPki, type Pki } from "../../src/pki/index.js";
-import { startEtcd, type TestEtcd } from "./etcd-server.js";
+import { spawnMember, startEtcd, stopMember, type TestEtcd } from "./etcd-server.js";
+import { etcdMemberCerts } from "../../src/pki/index.js";
 
 const ADDRESSES = ["127.0.0.24", "127.0.0.25", "127.0.0.26"];
 const CLIENT_PORT = 24379;
@@ -28,6 +29,18 @@ afterAll(async () => {
   await etcd?.stop();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Retries `fn` while it fails with an error matching `transient` (etcd's not-yet answers), bounded. */
+async function retry<T>(fn: () => Promise<T>, transient: RegExp): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= 80 || !transient.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
 
 /** etcdctl with the admin certificate: an independent view to check the adapter against. */
 function etcdctl(...args: string[]): string {
@@ -86,25 +99,56 @@ describe("etcd admin", () => {
   });
 
   it("adds a learner, refuses to promote it while it is not in sync, and removes it", async () => {
-    const peer = `https://127.0.0.27:${PEER_PORT}`;
+    const peer = `https://127.0.0.28:${PEER_PORT}`;
     // etcd refuses membership changes ("unhealthy cluster") until the leader has been connected to
     // every voter for 5 s; a freshly started cluster must wait, as the reconciler's next pass would.
-    let learner: EtcdMember | undefined;
-    for (let i = 0; !learner; i++) {
-      learner = await admin.addLearner(peer).catch(async (e: Error) => {
-        if (i > 60 || !/unhealthy cluster/.test(e.message)) throw e;
-        await new Promise((r) => setTimeout(r, 250));
-        return undefined;
-      });
-    }
+    const learner = await retry(() => admin.addLearner(peer), /unhealthy cluster/);
     expect(learner).toMatchObject({ isLearner: true, peerURLs: [peer], name: "" });
     const listed = (await admin.members()).find((m) => m.id === learner.id);
     expect(listed?.isLearner).toBe(true);
-    expect(etcdctl("member", "list")).toMatch(/unstarted, , https:\/\/127\.0\.0\.27:24380, , true/);
+    expect(etcdctl("member", "list")).toMatch(/unstarted, , https:\/\/127\.0\.0\.28:24380, , true/);
     // A learner that never started is not in sync; etcd refuses the promotion.
     await expect(admin.promote(learner.id)).rejects.toThrow(/learner|sync|ready/i);
     await admin.remove(learner.id);
     expect((await admin.members()).map((m) => m.id)).not.toContain(learner.id);
+  });
+
+  it("adds a learner that starts and catches up, promotes it, then removes it", async () => {
+    const node = { name: "etcd4", address: "127.0.0.27" };
+    const peer = `https://${node.address}:${PEER_PORT}`;
+    await etcdMemberCerts(pki, node, new Date(), 24 * 60 * 60 * 1000);
+    const learner = await retry(() => admin.addLearner(peer), /unhealthy cluster/);
+    const members = await admin.members();
+    const cluster = [
+      ...members.filter((m) => m.name).map((m) => `${m.name}=${m.peerURLs[0]}`),
+      `${node.name}=${peer}`,
+    ].join(",");
+    let log = "";
+    const child = spawnMember(dir, pki, node, cluster, "existing", CLIENT_PORT, PEER_PORT, (t) => (log = (log + t).slice(-4000)));
+    try {
+      const endpoint = `https://${node.address}:${CLIENT_PORT}`;
+      const status = await retry(async () => {
+        const s = await admin.endpointStatus(endpoint);
+        if (!s.healthy) throw new Error(s.error);
+        return s;
+      }, /.*/);
+      expect(status).toMatchObject({ isLearner: true, memberId: learner.id });
+      // A learner refuses most calls; an admin whose endpoint list starts there still answers.
+      const viaLearner = createEtcdAdmin([endpoint, etcd.endpoints[0]!], etcd.tls);
+      try {
+        for (let i = 0; i < 6; i++) expect((await viaLearner.members()).length).toBe(4);
+      } finally {
+        await viaLearner.close();
+      }
+      await retry(() => admin.promote(learner.id), /in sync|not ready|learner/i);
+      expect((await admin.members()).find((m) => m.id === learner.id)).toMatchObject({ name: "etcd4", isLearner: false });
+      await admin.remove(learner.id);
+      expect((await admin.members()).map((m) => m.name).sort()).toEqual(["etcd1", "etcd2", "etcd3"]);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\netcd4: ${log}`, { cause: err });
+    } finally {
+      await stopMember(child);
+    }
   });
 
   it("moves past an endpoint that does not answer", async () => {

@@ -87,6 +87,9 @@ describe("PKI", () => {
     expect((await stat(join(pki.dir, "sa.key"))).mode & 0o777).toBe(0o600);
     expect(openssl(["pkey", "-pubout"], sa.privateKeyPem)).toBe(sa.publicKeyPem);
     expect((await readdir(pki.dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    // A lost public half is derived again; the private key is kept.
+    await rm(join(pki.dir, "sa.pub"));
+    expect(await openPki(pki.dir).ensureServiceAccountKey()).toEqual(sa);
   });
 
   it("reuses a certificate outside the renewal window and reissues inside it", async () => {
