@@ -23,7 +23,11 @@ function inventoryOf(nodes: number): Inventory {
   inv.networking.calico.routeReflectors.nodes = [];
   const workers = nodes - 3;
   const metal = Math.floor(workers / 5);
-  const [cp, general, bm] = inv.nodePools as [Inventory["nodePools"][number], Inventory["nodePools"][number], Inventory["nodePools"][number]];
+  const [cp, general, bm] = inv.nodePools as [
+    Inventory["nodePools"][number],
+    Inventory["nodePools"][number],
+    Inventory["nodePools"][number],
+  ];
   Object.assign(cp, { count: 3, firstAddress: "10.0.0.10" });
   Object.assign(general, { count: workers - metal, firstAddress: "10.0.16.1" });
   Object.assign(bm, { count: metal, firstAddress: "10.0.64.1" });
@@ -84,13 +88,27 @@ function run(nodes: number): Row {
 }
 
 const schema = loadProviderSchema();
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 3);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 3);
 run(10); // warm-up: module loading and template compilation are not part of any size's figure
 const rows = (sizes.length ? sizes : [10, 100, 1000]).sort((a, b) => a - b).map(run);
 const fmt = (n: number, d = 0) => n.toFixed(d).padStart(9);
 console.log("    nodes resources  build ms  synth ms  total ms    cpu ms  check ms  json MiB  heap MiB maxRSS MiB");
 for (const r of rows) {
   console.log(
-    [fmt(r.nodes), fmt(r.resources), fmt(r.buildMs), fmt(r.synthMs), fmt(r.buildMs + r.synthMs), fmt(r.cpuMs), fmt(r.checkMs), fmt(r.jsonMiB, 1), fmt(r.heapMiB), fmt(r.maxRssMiB)].join(" "),
+    [
+      fmt(r.nodes),
+      fmt(r.resources),
+      fmt(r.buildMs),
+      fmt(r.synthMs),
+      fmt(r.buildMs + r.synthMs),
+      fmt(r.cpuMs),
+      fmt(r.checkMs),
+      fmt(r.jsonMiB, 1),
+      fmt(r.heapMiB),
+      fmt(r.maxRssMiB),
+    ].join(" "),
   );
 }

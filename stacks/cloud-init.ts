@@ -55,7 +55,11 @@ export function cloudInitView(
   }
   commands.push(
     // The runtime comes with the image; wait until it answers so the reconciler finds it ready.
-    ["sh", "-c", "systemctl enable --now containerd && for i in $(seq 120); do ctr version >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1"],
+    [
+      "sh",
+      "-c",
+      "systemctl enable --now containerd && for i in $(seq 120); do ctr version >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1",
+    ],
     ["sh", "-c", `mkdir -p ${READY_MARKER.replace(/\/[^/]+$/, "")} && touch ${READY_MARKER}`],
   );
   return {

@@ -53,7 +53,13 @@ export class ClusterStack extends TerraformStack {
     super(scope, id);
     const inv = props.inventory;
     const os = inv.openstack;
-    if (!os) throw invalidProp("ClusterStack", "inventory.openstack", null, "only inventories with an openstack section have a stack");
+    if (!os)
+      throw invalidProp(
+        "ClusterStack",
+        "inventory.openstack",
+        null,
+        "only inventories with an openstack section have a stack",
+      );
     const ref = { cluster: inv.cluster.name, env: props.env };
     const keystone = inv.keystone;
     const octaviaApi = os.apiEndpoint.type === "loadbalancer";
@@ -74,7 +80,12 @@ export class ClusterStack extends TerraformStack {
           region: os.region,
           authUrl: os.authUrl,
           octaviaApi,
-          adminProvider: new OpenstackProvider(this, "openstack-identity", { alias: "identity", cloud: os.cloud, region: os.region, authUrl: os.authUrl }),
+          adminProvider: new OpenstackProvider(this, "openstack-identity", {
+            alias: "identity",
+            cloud: os.cloud,
+            region: os.region,
+            authUrl: os.authUrl,
+          }),
         })
       : undefined;
     const dependsOn = identity?.ready ?? [];

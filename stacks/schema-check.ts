@@ -22,7 +22,10 @@ export interface SchemaAttribute {
 /** A block schema: attributes and nested blocks. */
 export interface SchemaBlock {
   readonly attributes?: Record<string, SchemaAttribute>;
-  readonly block_types?: Record<string, { nesting_mode: string; min_items?: number; max_items?: number; block: SchemaBlock }>;
+  readonly block_types?: Record<
+    string,
+    { nesting_mode: string; min_items?: number; max_items?: number; block: SchemaBlock }
+  >;
 }
 
 /** The parts of a provider schema the check reads. */
@@ -75,7 +78,16 @@ const BUILTIN_RESOURCES: Record<string, SchemaBlock> = {
   },
 };
 
-const META_ARGUMENTS = new Set(["//", "depends_on", "lifecycle", "provider", "count", "for_each", "connection", "provisioner"]);
+const META_ARGUMENTS = new Set([
+  "//",
+  "depends_on",
+  "lifecycle",
+  "provider",
+  "count",
+  "for_each",
+  "connection",
+  "provisioner",
+]);
 const PROVIDER_META = new Set(["//", "alias", "version"]);
 
 /** Checks every provider block, resource and data source of a synthesized stack. */
@@ -84,7 +96,14 @@ export function checkStack(stack: unknown, schema: ProviderSchema = loadProvider
   const doc = (stack ?? {}) as Record<string, Record<string, unknown>>;
   const providers = (doc.provider?.openstack ?? []) as unknown[];
   (Array.isArray(providers) ? providers : [providers]).forEach((p, i) =>
-    checkBlock(schema.provider.block, p as Record<string, unknown>, `provider.openstack[${i}]`, PROVIDER_META, undefined, out),
+    checkBlock(
+      schema.provider.block,
+      p as Record<string, unknown>,
+      `provider.openstack[${i}]`,
+      PROVIDER_META,
+      undefined,
+      out,
+    ),
   );
   for (const [section, schemas, prefix] of [
     ["resource", schema.resource_schemas, ""],
@@ -96,7 +115,12 @@ export function checkStack(stack: unknown, schema: ProviderSchema = loadProvider
         const at = `${prefix}${type}.${name}`;
         const construct = (body["//"] as { metadata?: { path?: string } } | undefined)?.metadata?.path;
         if (!block) {
-          out.push({ kind: "unknown-type", at, construct, message: `the provider has no ${section === "data" ? "data source" : "resource"} type ${type}` });
+          out.push({
+            kind: "unknown-type",
+            at,
+            construct,
+            message: `the provider has no ${section === "data" ? "data source" : "resource"} type ${type}`,
+          });
           continue;
         }
         checkBlock(block, body, at, META_ARGUMENTS, construct, out);
@@ -122,7 +146,8 @@ function checkBlock(
     const where = `${at}.${key}`;
     const attr = attrs[key];
     if (attr) {
-      if (attr.computed && !attr.optional && !attr.required) add("computed-only", where, `${key} is computed by the provider and cannot be set`);
+      if (attr.computed && !attr.optional && !attr.required)
+        add("computed-only", where, `${key} is computed by the provider and cannot be set`);
       else if (attr.type !== undefined) {
         const err = typeError(attr.type, value);
         if (err) add("wrong-type", where, err);
@@ -147,11 +172,17 @@ function checkBlock(
     } else if (typeof value === "object") {
       items = [value]; // Terraform's JSON syntax accepts one object for a list of one.
     } else {
-      add("wrong-nesting", where, `${key} is a ${nested.nesting_mode} block: write a list of objects, not ${describe(value)}`);
+      add(
+        "wrong-nesting",
+        where,
+        `${key} is a ${nested.nesting_mode} block: write a list of objects, not ${describe(value)}`,
+      );
       continue;
     }
-    if (nested.min_items && items.length < nested.min_items) add("wrong-count", where, `${key} needs at least ${nested.min_items} block(s), got ${items.length}`);
-    if (nested.max_items && items.length > nested.max_items) add("wrong-count", where, `${key} allows at most ${nested.max_items} block(s), got ${items.length}`);
+    if (nested.min_items && items.length < nested.min_items)
+      add("wrong-count", where, `${key} needs at least ${nested.min_items} block(s), got ${items.length}`);
+    if (nested.max_items && items.length > nested.max_items)
+      add("wrong-count", where, `${key} allows at most ${nested.max_items} block(s), got ${items.length}`);
     items.forEach((item, i) => {
       if (isRef(item)) return;
       if (item === null || typeof item !== "object" || Array.isArray(item)) {
@@ -162,10 +193,12 @@ function checkBlock(
     });
   }
   for (const [key, attr] of Object.entries(attrs)) {
-    if (attr.required && (body[key] === undefined || body[key] === null)) add("missing-required", `${at}.${key}`, `required attribute ${key} is not set`);
+    if (attr.required && (body[key] === undefined || body[key] === null))
+      add("missing-required", `${at}.${key}`, `required attribute ${key} is not set`);
   }
   for (const [key, nested] of Object.entries(blocks)) {
-    if (nested.min_items && body[key] === undefined) add("wrong-count", `${at}.${key}`, `${key} needs at least ${nested.min_items} block(s), got none`);
+    if (nested.min_items && body[key] === undefined)
+      add("wrong-count", `${at}.${key}`, `${key} needs at least ${nested.min_items} block(s), got none`);
   }
 }
 
@@ -229,7 +262,8 @@ export function typeError(type: SchemaType, value: unknown): string | undefined 
     }
     case "tuple": {
       const types = inner as SchemaType[];
-      if (!Array.isArray(value) || value.length !== types.length) return `expected a tuple of ${types.length}, got ${describe(value)}`;
+      if (!Array.isArray(value) || value.length !== types.length)
+        return `expected a tuple of ${types.length}, got ${describe(value)}`;
       for (const [i, t] of types.entries()) {
         const e = typeError(t, value[i]);
         if (e) return `[${i}]: ${e}`;

@@ -44,9 +44,11 @@ export class ApiEndpoint extends Construct {
   constructor(scope: Construct, id: string, props: ApiEndpointProps) {
     super(scope, id);
     this.type = props.type ?? "local-proxy";
-    if (props.controlPlane.length === 0) throw invalidProp("ApiEndpoint", "controlPlane", [], "at least one control-plane node is needed");
+    if (props.controlPlane.length === 0)
+      throw invalidProp("ApiEndpoint", "controlPlane", [], "at least one control-plane node is needed");
     if (this.type === "local-proxy") {
-      if (props.floatingIp) throw invalidProp("ApiEndpoint", "floatingIp", true, "a floating IP needs type loadbalancer");
+      if (props.floatingIp)
+        throw invalidProp("ApiEndpoint", "floatingIp", true, "a floating IP needs type loadbalancer");
       this.address = props.controlPlane[0]!.address;
       return;
     }

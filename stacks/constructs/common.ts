@@ -37,7 +37,8 @@ export function metadataFor(ref: ClusterRef, p: Placement = {}): Record<string, 
 
 /** Throws a named error unless `value` is an IPv4 CIDR. */
 export function requireCidr(construct: string, prop: string, value: string): void {
-  if (parseCidr(value) === undefined) throw invalidProp(construct, prop, value, "expected an IPv4 CIDR such as 10.0.0.0/24");
+  if (parseCidr(value) === undefined)
+    throw invalidProp(construct, prop, value, "expected an IPv4 CIDR such as 10.0.0.0/24");
 }
 
 /** Throws a named error unless `value` is non-empty. */

@@ -73,12 +73,31 @@ export class Compute extends Construct {
       requireNonEmpty("Compute", `${at}.flavor`, pool.flavor);
       requireNonEmpty("Compute", `${at}.image`, pool.image);
       const metal = pool.kind === "baremetal";
-      if (metal && pool.volumes.etcd) throw invalidProp("Compute", `${at}.volumes.etcd`, pool.volumes.etcd, "bare-metal nodes keep etcd on local disk; remove it");
-      if (metal && pool.volumes.bootFromVolume) throw invalidProp("Compute", `${at}.volumes.bootFromVolume`, pool.volumes.bootFromVolume, "bare-metal nodes boot from local disk; remove it");
-      if (pool.volumes.etcd && pool.role !== "control-plane") throw invalidProp("Compute", `${at}.volumes.etcd`, pool.volumes.etcd, "only control-plane pools run etcd; remove it");
+      if (metal && pool.volumes.etcd)
+        throw invalidProp(
+          "Compute",
+          `${at}.volumes.etcd`,
+          pool.volumes.etcd,
+          "bare-metal nodes keep etcd on local disk; remove it",
+        );
+      if (metal && pool.volumes.bootFromVolume)
+        throw invalidProp(
+          "Compute",
+          `${at}.volumes.bootFromVolume`,
+          pool.volumes.bootFromVolume,
+          "bare-metal nodes boot from local disk; remove it",
+        );
+      if (pool.volumes.etcd && pool.role !== "control-plane")
+        throw invalidProp(
+          "Compute",
+          `${at}.volumes.etcd`,
+          pool.volumes.etcd,
+          "only control-plane pools run etcd; remove it",
+        );
       for (const k of ["create", "delete"] as const) {
         const v = pool.timeouts[k];
-        if (v !== undefined && !GO_DURATION.test(v)) throw invalidProp("Compute", `${at}.timeouts.${k}`, v, "use s, m or h (Terraform has no day unit), e.g. 90m");
+        if (v !== undefined && !GO_DURATION.test(v))
+          throw invalidProp("Compute", `${at}.timeouts.${k}`, v, "use s, m or h (Terraform has no day unit), e.g. 90m");
       }
       const placement = { pool: pool.name, role: pool.role };
       const group =
@@ -90,19 +109,33 @@ export class Compute extends Construct {
               dependsOn,
             });
       const timeouts = metal
-        ? { create: pool.timeouts.create ?? BAREMETAL_TIMEOUTS.create, delete: pool.timeouts.delete ?? BAREMETAL_TIMEOUTS.delete }
+        ? {
+            create: pool.timeouts.create ?? BAREMETAL_TIMEOUTS.create,
+            delete: pool.timeouts.delete ?? BAREMETAL_TIMEOUTS.delete,
+          }
         : pool.timeouts.create || pool.timeouts.delete
           ? { create: pool.timeouts.create, delete: pool.timeouts.delete }
           : undefined;
       const bfv = pool.volumes.bootFromVolume;
       const bootDevice = bfv
-        ? [{ sourceType: "image", uuid: imageId(pool.image), destinationType: "volume", volumeSize: bfv.size, volumeType: bfv.type, bootIndex: 0, deleteOnTermination: true }]
+        ? [
+            {
+              sourceType: "image",
+              uuid: imageId(pool.image),
+              destinationType: "volume",
+              volumeSize: bfv.size,
+              volumeType: bfv.type,
+              bootIndex: 0,
+              deleteOnTermination: true,
+            },
+          ]
         : undefined;
 
       for (const node of byPool.get(pool.name) ?? []) {
         const nid = idOf(node.name);
         const port = props.ports.get(node.name);
-        if (!port) throw invalidProp("Compute", "ports", node.name, "no port for this node; build Ports from the same nodes");
+        if (!port)
+          throw invalidProp("Compute", "ports", node.name, "no port for this node; build Ports from the same nodes");
         // Everything that should replace this server and nothing else: the port is not in here.
         const trigger = new RebuildTrigger(this, `${nid}-rebuild`, {
           triggersReplace: { rebuildToken: node.rebuildToken, image: pool.image, flavor: pool.flavor },
@@ -120,7 +153,11 @@ export class Compute extends Construct {
             : undefined;
         // virtio names a volume by the first 20 characters of its id, before it is attached.
         const etcdDevice = etcd ? `/dev/disk/by-id/virtio-${Fn.substr(etcd.id, 0, 20)}` : undefined;
-        const view = cloudInitView(node, { cluster: props.cluster, env: props.env, sshPublicKey: props.sshPublicKey }, etcdDevice);
+        const view = cloudInitView(
+          node,
+          { cluster: props.cluster, env: props.env, sshPublicKey: props.sshPublicKey },
+          etcdDevice,
+        );
         const server = new ComputeInstanceV2(this, nid, {
           name: node.name,
           flavorName: pool.flavor,

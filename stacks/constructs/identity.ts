@@ -59,7 +59,8 @@ export class Identity extends Construct {
     requireNonEmpty("Identity", "keystone.project.name", project.name);
     const seen = new Set<string>();
     for (const i of props.keystone.applicationCredentials) {
-      if (seen.has(i)) throw invalidProp("Identity", "keystone.applicationCredentials", i, "listed twice; list each integration once");
+      if (seen.has(i))
+        throw invalidProp("Identity", "keystone.applicationCredentials", i, "listed twice; list each integration once");
       seen.add(i);
     }
     const admin = props.adminProvider;
@@ -84,7 +85,8 @@ export class Identity extends Construct {
     }
 
     const roleNames = new Set<string>(["member"]);
-    for (const i of props.keystone.applicationCredentials) for (const r of integrationRoles(i, octavia)) roleNames.add(r);
+    for (const i of props.keystone.applicationCredentials)
+      for (const r of integrationRoles(i, octavia)) roleNames.add(r);
     if (!project.existing && octavia) roleNames.add("load-balancer_member");
     const roles = new Map<string, string>();
     for (const name of roleNames) {

@@ -47,17 +47,31 @@ export class Network extends Construct {
     const dependsOn = props.dependsOn?.length ? props.dependsOn : undefined;
     requireNonEmpty("Network", "externalNetwork", props.externalNetwork);
     if ((props.cidr === undefined) === (props.existingNetwork === undefined)) {
-      throw invalidProp("Network", "cidr", props.cidr ?? null, "set exactly one of cidr (create a network) or existingNetwork (use one)");
+      throw invalidProp(
+        "Network",
+        "cidr",
+        props.cidr ?? null,
+        "set exactly one of cidr (create a network) or existingNetwork (use one)",
+      );
     }
     const byIdOrName = (v: string) => (UUID.test(v) ? { networkId: v } : { name: v });
-    const external = new DataOpenstackNetworkingNetworkV2(this, "external", { ...byIdOrName(props.externalNetwork), external: true, dependsOn });
+    const external = new DataOpenstackNetworkingNetworkV2(this, "external", {
+      ...byIdOrName(props.externalNetwork),
+      external: true,
+      dependsOn,
+    });
     this.externalNetworkId = external.id;
     this.externalNetworkName = external.name;
 
     if (props.cidr !== undefined) {
       requireCidr("Network", "cidr", props.cidr);
       const tags = tagsFor(props);
-      const net = new NetworkingNetworkV2(this, "network", { name: `${props.cluster}-nodes`, adminStateUp: true, tags, dependsOn });
+      const net = new NetworkingNetworkV2(this, "network", {
+        name: `${props.cluster}-nodes`,
+        adminStateUp: true,
+        tags,
+        dependsOn,
+      });
       const subnet = new NetworkingSubnetV2(this, "subnet", {
         name: `${props.cluster}-nodes`,
         networkId: net.id,
@@ -76,13 +90,18 @@ export class Network extends Construct {
       this.subnetId = subnet.id;
       this.cidr = props.cidr;
     } else {
-      const net = new DataOpenstackNetworkingNetworkV2(this, "network", { ...byIdOrName(props.existingNetwork!), dependsOn });
+      const net = new DataOpenstackNetworkingNetworkV2(this, "network", {
+        ...byIdOrName(props.existingNetwork!),
+        dependsOn,
+      });
       const subnet =
         props.existingSubnet === undefined
           ? new DataOpenstackNetworkingSubnetV2(this, "subnet", { subnetId: Fn.element(net.subnets, 0) })
           : new DataOpenstackNetworkingSubnetV2(this, "subnet", {
               networkId: net.id,
-              ...(UUID.test(props.existingSubnet) ? { subnetId: props.existingSubnet } : { name: props.existingSubnet }),
+              ...(UUID.test(props.existingSubnet)
+                ? { subnetId: props.existingSubnet }
+                : { name: props.existingSubnet }),
             });
       this.networkId = net.id;
       this.subnetId = subnet.id;

@@ -37,7 +37,8 @@ export class Ports extends Construct {
     pairs.forEach((c, i) => requireCidr("Ports", `allowedAddressPairs[${i}]`, c));
     for (const node of props.nodes) {
       if (!node.managed) continue;
-      if (parseIPv4(node.address) === undefined) throw invalidProp("Ports", `nodes[${node.name}].address`, node.address, "expected an IPv4 address");
+      if (parseIPv4(node.address) === undefined)
+        throw invalidProp("Ports", `nodes[${node.name}].address`, node.address, "expected an IPv4 address");
       if (this.byNode.has(node.name)) throw invalidProp("Ports", "nodes", node.name, "node names must be unique");
       const port = new NetworkingPortV2(this, idOf(node.name), {
         name: `${props.cluster}-${node.name}`,

@@ -26,10 +26,21 @@ export class SecurityGroups extends Construct {
     requireCidr("SecurityGroups", "operatorCidr", props.operatorCidr);
     props.apiAllowedCidrs.forEach((c, i) => {
       requireCidr("SecurityGroups", `apiAllowedCidrs[${i}]`, c);
-      if (c.endsWith("/0")) throw invalidProp("SecurityGroups", `apiAllowedCidrs[${i}]`, c, "the API must not be open to every address; list the networks that need it");
+      if (c.endsWith("/0"))
+        throw invalidProp(
+          "SecurityGroups",
+          `apiAllowedCidrs[${i}]`,
+          c,
+          "the API must not be open to every address; list the networks that need it",
+        );
     });
     if (props.operatorCidr.endsWith("/0")) {
-      throw invalidProp("SecurityGroups", "operatorCidr", props.operatorCidr, "SSH must not be open to every address; name the operators' network");
+      throw invalidProp(
+        "SecurityGroups",
+        "operatorCidr",
+        props.operatorCidr,
+        "SSH must not be open to every address; name the operators' network",
+      );
     }
     const groups = {} as Record<GroupName, NetworkingSecgroupV2>;
     for (const g of ["control-plane", "worker"] as const) {

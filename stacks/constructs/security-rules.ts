@@ -52,29 +52,82 @@ export function securityRules(inp: RuleInputs): RuleSpec[] {
     apiSources.push({ key: "lb-vip", cidr: inp.lbVipCidr, why: "load balancer VIP subnet" });
   }
   inp.apiAllowedCidrs.forEach((cidr, i) => {
-    if (!apiSources.some((s) => s.cidr === cidr)) apiSources.push({ key: `allowed-${i}`, cidr, why: "apiEndpoint.allowedCidrs" });
+    if (!apiSources.some((s) => s.cidr === cidr))
+      apiSources.push({ key: `allowed-${i}`, cidr, why: "apiEndpoint.allowedCidrs" });
   });
   for (const s of apiSources) {
-    add({ id: `api-${s.key}`, group: "control-plane", description: `Kubernetes API from the ${s.why}`, protocol: "tcp", portMin: 6443, portMax: 6443, remote: { cidr: s.cidr } });
+    add({
+      id: `api-${s.key}`,
+      group: "control-plane",
+      description: `Kubernetes API from the ${s.why}`,
+      protocol: "tcp",
+      portMin: 6443,
+      portMax: 6443,
+      remote: { cidr: s.cidr },
+    });
   }
-  add({ id: "etcd", group: "control-plane", description: "etcd peers and clients between control-plane nodes", protocol: "tcp", portMin: 2379, portMax: 2380, remote: { group: "control-plane" } });
+  add({
+    id: "etcd",
+    group: "control-plane",
+    description: "etcd peers and clients between control-plane nodes",
+    protocol: "tcp",
+    portMin: 2379,
+    portMax: 2380,
+    remote: { group: "control-plane" },
+  });
 
   for (const g of GROUPS) {
-    add({ id: "kubelet", group: g, description: "kubelet API from the control plane", protocol: "tcp", portMin: 10250, portMax: 10250, remote: { group: "control-plane" } });
+    add({
+      id: "kubelet",
+      group: g,
+      description: "kubelet API from the control plane",
+      protocol: "tcp",
+      portMin: 10250,
+      portMax: 10250,
+      remote: { group: "control-plane" },
+    });
     for (const from of GROUPS) {
-      add({ id: `bgp-from-${from}`, group: g, description: `Calico BGP from ${from} nodes`, protocol: "tcp", portMin: 179, portMax: 179, remote: { group: from } });
+      add({
+        id: `bgp-from-${from}`,
+        group: g,
+        description: `Calico BGP from ${from} nodes`,
+        protocol: "tcp",
+        portMin: 179,
+        portMax: 179,
+        remote: { group: from },
+      });
       if (inp.encapsulations.has("IPIP")) {
-        add({ id: `ipip-from-${from}`, group: g, description: `Calico IP-in-IP from ${from} nodes`, protocol: "4", remote: { group: from } });
+        add({
+          id: `ipip-from-${from}`,
+          group: g,
+          description: `Calico IP-in-IP from ${from} nodes`,
+          protocol: "4",
+          remote: { group: from },
+        });
       }
       if (inp.encapsulations.has("VXLAN")) {
-        add({ id: `vxlan-from-${from}`, group: g, description: `Calico VXLAN from ${from} nodes`, protocol: "udp", portMin: 4789, portMax: 4789, remote: { group: from } });
+        add({
+          id: `vxlan-from-${from}`,
+          group: g,
+          description: `Calico VXLAN from ${from} nodes`,
+          protocol: "udp",
+          portMin: 4789,
+          portMax: 4789,
+          remote: { group: from },
+        });
       }
     }
     // Unencapsulated pod traffic arrives with pod source addresses; without this rule Neutron
     // drops it even though the ports allow the pod CIDR as an address pair.
     inp.unencapsulatedPodCidrs.forEach((cidr, i) => {
       for (const protocol of ["tcp", "udp", "icmp"]) {
-        add({ id: `pods-${i}-${protocol}`, group: g, description: "pod traffic routed without encapsulation", protocol, remote: { cidr } });
+        add({
+          id: `pods-${i}-${protocol}`,
+          group: g,
+          description: "pod traffic routed without encapsulation",
+          protocol,
+          remote: { cidr },
+        });
       }
     });
     if (inp.nodePorts) {
@@ -84,11 +137,27 @@ export function securityRules(inp: RuleInputs): RuleSpec[] {
       if (inp.operatorCidr !== inp.nodeCidr) sources.push({ key: "operators", cidr: inp.operatorCidr });
       for (const s of sources) {
         for (const protocol of ["tcp", "udp"]) {
-          add({ id: `nodeports-${protocol}-${s.key}`, group: g, description: `NodePort services from the ${s.key === "nodes" ? "node network" : "operator network"}`, protocol, portMin: 30000, portMax: 32767, remote: { cidr: s.cidr } });
+          add({
+            id: `nodeports-${protocol}-${s.key}`,
+            group: g,
+            description: `NodePort services from the ${s.key === "nodes" ? "node network" : "operator network"}`,
+            protocol,
+            portMin: 30000,
+            portMax: 32767,
+            remote: { cidr: s.cidr },
+          });
         }
       }
     }
-    add({ id: "ssh", group: g, description: "SSH from the operator network", protocol: "tcp", portMin: 22, portMax: 22, remote: { cidr: inp.operatorCidr } });
+    add({
+      id: "ssh",
+      group: g,
+      description: "SSH from the operator network",
+      protocol: "tcp",
+      portMin: 22,
+      portMax: 22,
+      remote: { cidr: inp.operatorCidr },
+    });
   }
   return rules;
 }

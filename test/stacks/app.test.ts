@@ -43,7 +43,10 @@ describe("app wiring", () => {
   it("fails with every inventory problem, located by file and line", () => {
     const dir = join(tmp, "inv");
     cpSync(DEFAULT_INVENTORY_DIR, dir, { recursive: true });
-    const text = readFileSync(join(dir, "example.yaml"), "utf8").replace("  region: RegionOne\n", "  region: RegionOne\n  regoin: typo\n");
+    const text = readFileSync(join(dir, "example.yaml"), "utf8").replace(
+      "  region: RegionOne\n",
+      "  region: RegionOne\n  regoin: typo\n",
+    );
     writeFileSync(join(dir, "broken.yaml"), text);
     let err: unknown;
     try {
@@ -65,7 +68,8 @@ function credentialLike(tf: TfJson): string[] {
     if (typeof v === "string") {
       const key = path.split(".").pop()!;
       const isRef = /^\$\{[^}]+\}$/.test(v);
-      if (/password|secret|token$|_key$|^key$|admin_pass/i.test(key) && !isRef && key !== "rebuildToken") hits.push(path);
+      if (/password|secret|token$|_key$|^key$|admin_pass/i.test(key) && !isRef && key !== "rebuildToken")
+        hits.push(path);
       if (/-----BEGIN|PRIVATE KEY/.test(v)) hits.push(path);
     } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
     else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
@@ -79,8 +83,14 @@ describe("identity and outputs", () => {
 
   it("configures the provider by cloud name and region only; no credential anywhere", () => {
     const [main, ...aliases] = tf.provider.openstack;
-    expect(main).toEqual({ cloud: "example", region: "RegionOne", tenant_name: "k8s-example", project_domain_id: "default" });
-    for (const a of aliases) expect(a.password === undefined || a.password === `\${var.${a.alias}_password}`).toBe(true);
+    expect(main).toEqual({
+      cloud: "example",
+      region: "RegionOne",
+      tenant_name: "k8s-example",
+      project_domain_id: "default",
+    });
+    for (const a of aliases)
+      expect(a.password === undefined || a.password === `\${var.${a.alias}_password}`).toBe(true);
     expect(credentialLike(tf)).toEqual([]);
     // The check itself can fail: a literal password is found.
     const leaked = structuredClone(tf);
@@ -100,9 +110,15 @@ describe("identity and outputs", () => {
       "deployer-member",
     ]);
     const creds = byName(tf, "openstack_identity_application_credential_v3");
-    expect(creds["cloud-controller-manager-credential"]).toMatchObject({ roles: ["member", "load-balancer_member"], provider: "openstack.cloud_controller_manager" });
+    expect(creds["cloud-controller-manager-credential"]).toMatchObject({
+      roles: ["member", "load-balancer_member"],
+      provider: "openstack.cloud_controller_manager",
+    });
     expect(creds["cinder-csi-credential"]).toMatchObject({ roles: ["member"], provider: "openstack.cinder_csi" });
-    expect(tf.output.cloud_controller_manager_credential).toMatchObject({ sensitive: true, value: { id: expect.any(String), secret: expect.stringMatching(/\.secret\}$/) } });
+    expect(tf.output.cloud_controller_manager_credential).toMatchObject({
+      sensitive: true,
+      value: { id: expect.any(String), secret: expect.stringMatching(/\.secret\}$/) },
+    });
     expect(tf.output.cinder_csi_credential!.sensitive).toBe(true);
   });
 
@@ -113,7 +129,10 @@ describe("identity and outputs", () => {
     const t = synth(inv);
     expect(resources(t, "openstack_identity_project_v3")).toEqual({});
     expect(Object.keys(t.data.openstack_identity_project_v3 ?? {})).toHaveLength(1);
-    expect(Object.keys(byName(t, "openstack_identity_role_assignment_v3")).sort()).toEqual(["cinder-csi-member", "cloud-controller-manager-member"]);
+    expect(Object.keys(byName(t, "openstack_identity_role_assignment_v3")).sort()).toEqual([
+      "cinder-csi-member",
+      "cloud-controller-manager-member",
+    ]);
     expect(resources(t, "openstack_lb_loadbalancer_v2")).toEqual({});
     expect(t.output.api_endpoint!.value).toEqual({ type: "local-proxy", address: "192.168.10.10", port: 6443 });
   });
@@ -129,7 +148,16 @@ describe("identity and outputs", () => {
 
   it("outputs every node and the API endpoint behind the load balancer's floating IP", () => {
     const nodes = tf.output.nodes!.value as Record<string, string>[];
-    expect(nodes.map((n) => n.name)).toEqual(["cp-1", "cp-2", "cp-3", "general-1", "general-2", "general-3", "metal-1", "metal-2"]);
+    expect(nodes.map((n) => n.name)).toEqual([
+      "cp-1",
+      "cp-2",
+      "cp-3",
+      "general-1",
+      "general-2",
+      "general-3",
+      "metal-1",
+      "metal-2",
+    ]);
     expect(nodes[6]).toEqual({
       name: "metal-1",
       pool: "metal",
@@ -138,9 +166,17 @@ describe("identity and outputs", () => {
       address: "192.168.10.100",
       serverId: expect.stringMatching(/^\$\{openstack_compute_instance_v2\.compute_metal-1_[0-9A-F]+\.id\}$/),
     });
-    expect(tf.output.api_endpoint!.value).toEqual({ type: "loadbalancer", address: expect.stringMatching(/floatingip_v2\..*\.address\}$/), port: 6443 });
+    expect(tf.output.api_endpoint!.value).toEqual({
+      type: "loadbalancer",
+      address: expect.stringMatching(/floatingip_v2\..*\.address\}$/),
+      port: 6443,
+    });
     const members = byName(tf, "openstack_lb_member_v2");
-    expect(Object.values(members).map((m) => m.address).sort()).toEqual(["192.168.10.10", "192.168.10.11", "192.168.10.12"]);
+    expect(
+      Object.values(members)
+        .map((m) => m.address)
+        .sort(),
+    ).toEqual(["192.168.10.10", "192.168.10.11", "192.168.10.12"]);
     expect(Object.values(resources(tf, "openstack_lb_monitor_v2"))[0]).toMatchObject({ type: "TCP" });
   });
 

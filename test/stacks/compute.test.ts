@@ -20,7 +20,9 @@ describe("compute", () => {
       const net = s.network as Record<string, unknown>[];
       expect(net).toHaveLength(1);
       expect(Object.keys(net[0]!)).toEqual(["port"]);
-      expect(net[0]!.port).toMatch(new RegExp(`^\\$\\{openstack_networking_port_v2\\.ports_${name}_[0-9A-F]+\\.id\\}$`));
+      expect(net[0]!.port).toMatch(
+        new RegExp(`^\\$\\{openstack_networking_port_v2\\.ports_${name}_[0-9A-F]+\\.id\\}$`),
+      );
       expect(s.security_groups).toBeUndefined(); // the port carries the group
     }
   });
@@ -56,7 +58,14 @@ describe("compute", () => {
   it("boots general VMs from a Cinder volume of the pool's size", () => {
     const bd = servers["general-1"]!.block_device as Record<string, unknown>[];
     expect(bd).toEqual([
-      expect.objectContaining({ source_type: "image", destination_type: "volume", volume_size: 100, volume_type: "ssd", boot_index: 0, delete_on_termination: true }),
+      expect.objectContaining({
+        source_type: "image",
+        destination_type: "volume",
+        volume_size: 100,
+        volume_type: "ssd",
+        boot_index: 0,
+        delete_on_termination: true,
+      }),
     ]);
     expect(servers["general-1"]!.image_name).toBeUndefined();
     expect(servers["cp-1"]!.block_device).toBeUndefined();
@@ -89,7 +98,9 @@ describe("compute", () => {
     expect(Object.keys(groups).sort()).toEqual(["cp-group", "general-group"]);
     expect(groups["cp-group"]!.policies).toEqual(["anti-affinity"]);
     expect(groups["general-group"]!.policies).toEqual(["soft-anti-affinity"]);
-    expect(servers["cp-1"]!.scheduler_hints).toEqual([{ group: expect.stringMatching(/servergroup_v2\.compute_cp-group_/) }]);
+    expect(servers["cp-1"]!.scheduler_hints).toEqual([
+      { group: expect.stringMatching(/servergroup_v2\.compute_cp-group_/) },
+    ]);
   });
 
   it("renders role cloud-init with modules, sysctls, swap off, runtime readiness and the ssh key", () => {
@@ -102,10 +113,14 @@ describe("compute", () => {
       expect(ud).toContain("net.bridge.bridge-nf-call-iptables = 1");
       expect(ud).toContain('["swapoff","-a"]');
       expect(ud).toContain("systemctl enable --now containerd");
-      expect(ud).toContain('"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvG1m0mXH7e0H1l4cQp2B7y5t6V0n8Kx0p6lq9F0aXo operator@example"');
+      expect(ud).toContain(
+        '"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvG1m0mXH7e0H1l4cQp2B7y5t6V0n8Kx0p6lq9F0aXo operator@example"',
+      );
     }
     expect(cp).toContain("hostname: cp-1\n");
-    expect(cp).toMatch(/What=\/dev\/disk\/by-id\/virtio-\$\{substr\(openstack_blockstorage_volume_v3\.compute_cp-1-etcd_[0-9A-F]+\.id, 0, 20\)\}/);
+    expect(cp).toMatch(
+      /What=\/dev\/disk\/by-id\/virtio-\$\{substr\(openstack_blockstorage_volume_v3\.compute_cp-1-etcd_[0-9A-F]+\.id, 0, 20\)\}/,
+    );
     expect(worker).not.toContain("var-lib-etcd");
     expect(servers["general-1"]!.user_data as string).not.toContain("var-lib-etcd");
   });
@@ -113,11 +128,23 @@ describe("compute", () => {
   it("tags every taggable resource with cluster and environment, and node resources with pool and role", () => {
     for (const [type, instances] of Object.entries(tf.resource)) {
       for (const body of Object.values(instances)) {
-        if ("tags" in body) expect(body.tags, type).toEqual(expect.arrayContaining(["cluster=example", "environment=example"]));
+        if ("tags" in body)
+          expect(body.tags, type).toEqual(expect.arrayContaining(["cluster=example", "environment=example"]));
       }
     }
-    expect(servers["general-2"]!.tags).toEqual(["cluster=example", "environment=example", "pool=general", "role=worker"]);
+    expect(servers["general-2"]!.tags).toEqual([
+      "cluster=example",
+      "environment=example",
+      "pool=general",
+      "role=worker",
+    ]);
     expect(ports["cp-2"]!.tags).toEqual(["cluster=example", "environment=example", "pool=cp", "role=control-plane"]);
-    expect(servers["cp-1"]!.metadata).toMatchObject({ cluster: "example", environment: "example", pool: "cp", role: "control-plane", kind: "vm" });
+    expect(servers["cp-1"]!.metadata).toMatchObject({
+      cluster: "example",
+      environment: "example",
+      pool: "cp",
+      role: "control-plane",
+      kind: "vm",
+    });
   });
 });

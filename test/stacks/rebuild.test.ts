@@ -26,10 +26,18 @@ describe("rebuild triggers", () => {
     expect(diff).toHaveLength(1);
     expect(diff[0]).toMatch(/^terraform_data\.compute_general-2-rebuild_[0-9A-F]+$/);
     const id = diff[0]!.split(".")[1]!;
-    expect(after.resource.terraform_data![id]!.triggers_replace).toEqual({ rebuildToken: "2026-11-23", image: "ubuntu-24.04", flavor: "m1.xlarge" });
+    expect(after.resource.terraform_data![id]!.triggers_replace).toEqual({
+      rebuildToken: "2026-11-23",
+      image: "ubuntu-24.04",
+      flavor: "m1.xlarge",
+    });
     // The server is replaced through its trigger; its port (and address) is untouched.
-    const server = Object.entries(after.resource.openstack_compute_instance_v2!).find(([k]) => k.startsWith("compute_general-2_"))![1];
-    expect((server.lifecycle as { replace_triggered_by: string[] }).replace_triggered_by).toEqual([`\${terraform_data.${id}}`]);
+    const server = Object.entries(after.resource.openstack_compute_instance_v2!).find(([k]) =>
+      k.startsWith("compute_general-2_"),
+    )![1];
+    expect((server.lifecycle as { replace_triggered_by: string[] }).replace_triggered_by).toEqual([
+      `\${terraform_data.${id}}`,
+    ]);
     expect(after.resource.openstack_networking_port_v2).toEqual(before.resource.openstack_networking_port_v2);
   });
 
@@ -48,7 +56,8 @@ describe("rebuild triggers", () => {
       );
       expect(diff.filter((d) => d.startsWith("openstack_networking_port_v2."))).toEqual([]);
       // Only the servers' own image/flavor fields may change besides the triggers.
-      for (const d of diff.filter((x) => !x.startsWith("terraform_data."))) expect(d).toMatch(/^openstack_compute_instance_v2\.compute_cp-\d_/);
+      for (const d of diff.filter((x) => !x.startsWith("terraform_data.")))
+        expect(d).toMatch(/^openstack_compute_instance_v2\.compute_cp-\d_/);
     }
   });
 

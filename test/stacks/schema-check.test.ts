@@ -28,8 +28,14 @@ describe("schema check", () => {
 
   it("finds nothing in the other shapes: existing network, local proxy, no keystone, existing project, IPIP", () => {
     const shapes = [
-      variant((inv) => (inv.openstack!.network = { existingNetwork: "nodes", existingSubnet: "nodes-v4", dnsNameservers: [] })),
-      variant((inv) => (inv.openstack!.network = { existingNetwork: "0b0f8a56-7c5e-4bb2-9d31-6f1b5a1c2d3e", dnsNameservers: [] })),
+      variant(
+        (inv) =>
+          (inv.openstack!.network = { existingNetwork: "nodes", existingSubnet: "nodes-v4", dnsNameservers: [] }),
+      ),
+      variant(
+        (inv) =>
+          (inv.openstack!.network = { existingNetwork: "0b0f8a56-7c5e-4bb2-9d31-6f1b5a1c2d3e", dnsNameservers: [] }),
+      ),
       variant((inv) => (inv.openstack!.apiEndpoint = { type: "local-proxy", floatingIp: false, allowedCidrs: [] })),
       variant((inv) => delete inv.keystone),
       variant((inv) => (inv.keystone!.project.existing = true)),
@@ -57,19 +63,35 @@ describe("schema check", () => {
 
   it("catches a wrong type, inside a nested block too", () => {
     const { tf: bad, id } = mutate(tf, "openstack_lb_listener_v2", (b) => (b.protocol_port = "6443"));
-    expect(checkStack(bad, schema)).toEqual([expect.objectContaining({ kind: "wrong-type", at: `openstack_lb_listener_v2.${id}.protocol_port` })]);
-    const general = Object.keys(tf.resource.openstack_compute_instance_v2!).find((k) => k.startsWith("compute_general-1_"))!;
+    expect(checkStack(bad, schema)).toEqual([
+      expect.objectContaining({ kind: "wrong-type", at: `openstack_lb_listener_v2.${id}.protocol_port` }),
+    ]);
+    const general = Object.keys(tf.resource.openstack_compute_instance_v2!).find((k) =>
+      k.startsWith("compute_general-1_"),
+    )!;
     const copy = structuredClone(tf);
-    (copy.resource.openstack_compute_instance_v2![general]!.block_device as Record<string, unknown>[])[0]!.volume_size = "100";
+    (copy.resource.openstack_compute_instance_v2![general]!.block_device as Record<string, unknown>[])[0]!.volume_size =
+      "100";
     expect(checkStack(copy, schema)).toEqual([
-      expect.objectContaining({ kind: "wrong-type", at: `openstack_compute_instance_v2.${general}.block_device[0].volume_size` }),
+      expect.objectContaining({
+        kind: "wrong-type",
+        at: `openstack_compute_instance_v2.${general}.block_device[0].volume_size`,
+      }),
     ]);
   });
 
   it("catches a wrong block count and a wrong nesting", () => {
-    const { tf: bad, id } = mutate(tf, "openstack_networking_port_v2", (b) => (b.binding = [{ vnic_type: "normal" }, { vnic_type: "direct" }]));
-    expect(checkStack(bad, schema)).toEqual([expect.objectContaining({ kind: "wrong-count", at: `openstack_networking_port_v2.${id}.binding` })]);
-    const metal = Object.keys(tf.resource.openstack_compute_instance_v2!).find((k) => k.startsWith("compute_metal-1_"))!;
+    const { tf: bad, id } = mutate(
+      tf,
+      "openstack_networking_port_v2",
+      (b) => (b.binding = [{ vnic_type: "normal" }, { vnic_type: "direct" }]),
+    );
+    expect(checkStack(bad, schema)).toEqual([
+      expect.objectContaining({ kind: "wrong-count", at: `openstack_networking_port_v2.${id}.binding` }),
+    ]);
+    const metal = Object.keys(tf.resource.openstack_compute_instance_v2!).find((k) =>
+      k.startsWith("compute_metal-1_"),
+    )!;
     const copy = structuredClone(tf);
     const server = copy.resource.openstack_compute_instance_v2![metal]!;
     server.timeouts = [server.timeouts];
@@ -88,7 +110,9 @@ describe("schema check", () => {
     bad.resource.openstack_compute_instance_v3 = { x: { name: "x" } };
     const findings = checkStack(bad, schema);
     expect(findings.map((f) => f.kind).sort()).toEqual(["computed-only", "unknown-type"]);
-    expect(findings.find((f) => f.kind === "computed-only")!.at).toBe(`openstack_networking_port_v2.${id}.all_fixed_ips`);
+    expect(findings.find((f) => f.kind === "computed-only")!.at).toBe(
+      `openstack_networking_port_v2.${id}.all_fixed_ips`,
+    );
   });
 
   it("accepts Terraform references for any type and checks collections element-wise", () => {

@@ -39,7 +39,9 @@ const BASE = [
 const NODEPORTS = ["control-plane", "worker"].flatMap((g) =>
   ["tcp", "udp"].flatMap((p) => [`${g} ${p} 30000-32767 ${NODES}`, `${g} ${p} 30000-32767 ${OPS}`]),
 );
-const PODS = ["control-plane", "worker"].flatMap((g) => ["tcp", "udp", "icmp"].map((p) => `${g} ${p} any 10.244.0.0/16`));
+const PODS = ["control-plane", "worker"].flatMap((g) =>
+  ["tcp", "udp", "icmp"].map((p) => `${g} ${p} any 10.244.0.0/16`),
+);
 
 function variant(edit: (inv: Inventory) => void): TfJson {
   const inv = exampleInventory();
@@ -59,9 +61,13 @@ describe("security groups", () => {
       inv.networking.calico.encapsulation = "IPIP";
       inv.cluster.nodePorts = false;
     });
-    const ipip = ["control-plane", "worker"].flatMap((g) => [`${g} 4 any group:control-plane`, `${g} 4 any group:worker`]);
+    const ipip = ["control-plane", "worker"].flatMap((g) => [
+      `${g} 4 any group:control-plane`,
+      `${g} 4 any group:worker`,
+    ]);
     expect(ruleSet(t)).toEqual([...BASE, ...ipip].sort());
-    for (const p of Object.values(byName(t, "openstack_networking_port_v2"))) expect(p.allowed_address_pairs).toBeUndefined();
+    for (const p of Object.values(byName(t, "openstack_networking_port_v2")))
+      expect(p.allowed_address_pairs).toBeUndefined();
   });
 
   it("opens VXLAN UDP 4789 between nodes only with VXLAN", () => {
@@ -69,7 +75,10 @@ describe("security groups", () => {
       inv.networking.calico.encapsulation = "VXLAN";
       inv.cluster.nodePorts = false;
     });
-    const vxlan = ["control-plane", "worker"].flatMap((g) => [`${g} udp 4789-4789 group:control-plane`, `${g} udp 4789-4789 group:worker`]);
+    const vxlan = ["control-plane", "worker"].flatMap((g) => [
+      `${g} udp 4789-4789 group:control-plane`,
+      `${g} udp 4789-4789 group:worker`,
+    ]);
     expect(ruleSet(t)).toEqual([...BASE, ...vxlan].sort());
   });
 
@@ -106,7 +115,11 @@ describe("security groups", () => {
   it("lists every extra API source and refuses an API open to the world", () => {
     const t = variant((inv) => (inv.openstack!.apiEndpoint.allowedCidrs = ["198.51.100.0/24", OPS]));
     expect(ruleSet(t).filter((r) => r.includes("6443"))).toEqual(
-      [`control-plane tcp 6443-6443 ${NODES}`, `control-plane tcp 6443-6443 198.51.100.0/24`, `control-plane tcp 6443-6443 ${OPS}`].sort(),
+      [
+        `control-plane tcp 6443-6443 ${NODES}`,
+        `control-plane tcp 6443-6443 198.51.100.0/24`,
+        `control-plane tcp 6443-6443 ${OPS}`,
+      ].sort(),
     );
     expect(() => variant((inv) => (inv.openstack!.apiEndpoint.allowedCidrs = ["0.0.0.0/0"]))).toThrow(
       /props\.apiAllowedCidrs\[0\] is "0\.0\.0\.0\/0"/,
