@@ -9,7 +9,9 @@ const QUORUM_SIZES = [1, 3, 5, 7];
 const controlPlaneSize: Rule = (inv) => {
   const n = controlPlaneCount(inv);
   if (QUORUM_SIZES.includes(n)) return [];
-  const pool = inv.nodePools.findIndex((p) => p.role === "control-plane");
+  // Point at the pool most likely to be edited: the first non-empty control-plane pool.
+  const nonEmpty = inv.nodePools.findIndex((p) => p.role === "control-plane" && p.count > 0);
+  const pool = nonEmpty >= 0 ? nonEmpty : inv.nodePools.findIndex((p) => p.role === "control-plane");
   const stat = inv.staticNodes.findIndex((s) => s.role === "control-plane");
   const path: (string | number)[] =
     pool >= 0 ? ["nodePools", pool, "count"] : stat >= 0 ? ["staticNodes", stat, "role"] : inv.nodePools.length > 0 ? ["nodePools"] : inv.staticNodes.length > 0 ? ["staticNodes"] : ["cluster"];
