@@ -46,7 +46,7 @@ function consoleTail(rec: NodeRecord): string {
   }
 }
 
-/** Creates the node recorded in `rec` (already saved) and starts its PID 1. */
+/** Creates the node recorded in `rec` (already saved) and starts its launcher (see awaitPid1). */
 export async function createNode(ctx: NodeContext, rec: NodeRecord): Promise<void> {
   // A node that only lost its processes boots again from its tree, like a machine after a crash:
   // same files, same host key (so pinned keys stay valid).
@@ -61,10 +61,14 @@ export async function createNode(ctx: NodeContext, rec: NodeRecord): Promise<voi
     });
     ctx.save();
   }
-  await run(["ip", "netns", "add", rec.netns]);
-  const mac = rec.mac ? ["address", rec.mac] : [];
-  await run(["ip", "link", "add", rec.veth, "type", "veth", "peer", "name", "eth0", ...mac, "netns", rec.netns]);
-  await run(["ip", "link", "set", rec.veth, "master", ctx.bridge, "up"]);
+  // Names and addresses were validated (interface-name and IPv4 rules): safe as batch words.
+  const mac = rec.mac ? ` address ${rec.mac}` : "";
+  await run(["ip", "-batch", "-"], {
+    input:
+      `netns add ${rec.netns}\n` +
+      `link add ${rec.veth} type veth peer name eth0${mac} netns ${rec.netns}\n` +
+      `link set ${rec.veth} master ${ctx.bridge} up\n`,
+  });
   // lo and eth0 only, no default route: the node reaches its subnet and itself, nothing else.
   await run(["ip", "-n", rec.netns, "-batch", "-"], {
     input: `addr add ${rec.address}/${ctx.prefix} dev eth0\nlink set lo up\nlink set eth0 up\n`,
@@ -91,7 +95,15 @@ export async function createNode(ctx: NodeContext, rec: NodeRecord): Promise<voi
     closeSync(log);
   }
   ctx.save();
+}
+
+/**
+ * Waits until the node's launcher has a runsvdir child (node-init exec'd it) and records it as
+ * the node's PID 1. Separate from createNode so that nodes boot while others are being created.
+ */
+export async function awaitPid1(rec: NodeRecord, save: () => void): Promise<void> {
   const launcher = rec.launcher;
+  if (launcher === undefined) throw new Error(`node ${rec.name}: not started`);
   let pid1: number | undefined;
   const started = await waitFor(
     () => {
@@ -105,7 +117,7 @@ export async function createNode(ctx: NodeContext, rec: NodeRecord): Promise<voi
     throw new Error(`node ${rec.name}: PID 1 did not start (runsvdir); its console says:\n  ${consoleTail(rec)}`);
   }
   rec.pid1 = pid1;
-  ctx.save();
+  save();
 }
 
 /** True when the node's netns is there and its PID 1 is the runsvdir we started. */

@@ -10,7 +10,7 @@ import { ensureGroupDirs } from "./cgroup.js";
 import { labContext, type LabContext, type LabOptions } from "./context.js";
 import { removeNodes, teardown, withLabLock } from "./down.js";
 import { mapLimit, run } from "./exec.js";
-import { createNode, linkExists, nodeHealthy, type NodeContext } from "./node.js";
+import { awaitPid1, createNode, linkExists, nodeHealthy, type NodeContext } from "./node.js";
 import { buildPauseImage, pauseUnavailable } from "./pause.js";
 import { checkHostClashes, planLab, requirePrerequisites, type LabPlan } from "./preflight.js";
 import { LAUNCH_SCRIPT, NODE_INIT_SCRIPT } from "./scripts.js";
@@ -161,16 +161,26 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
     if (!rebootNames.has(n.name)) created.push(n.name);
     writeState(ctx.labDir, state);
     await createNode(nctx, rec);
-    ctx.progress(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${rebootNames.has(n.name) ? "restarted" : "started"} (pid ${rec.pid1})`);
   });
+  // Settle every wait before acting on a failure, so no late write lands after a cleanup.
+  const booted = await Promise.allSettled(
+    toCreate.map(async (n) => {
+      const rec = state.nodes[n.name]!;
+      await awaitPid1(rec, nctx.save);
+      ctx.progress(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${rebootNames.has(n.name) ? "restarted" : "started"} (pid ${rec.pid1})`);
+    }),
+  );
+  const failed = booted.find((b) => b.status === "rejected");
+  if (failed) throw failed.reason;
   writeSshFiles(ctx, state, stale.map((r) => r.address));
 
   if (opts.waitForSsh !== false) {
     const pending = new Set(plan.nodes.map((n) => n.address));
-    const ok = await waitFor(() => pending.size === 0, 30_000, 50, async () => {
+    const limitMs = 60_000 + 500 * plan.nodes.length; // a loaded 2-core machine boots 30 nodes slowly
+    const ok = await waitFor(() => pending.size === 0, limitMs, 50, async () => {
       await Promise.all([...pending].map(async (a) => (await sshBanner(a, 500)) && pending.delete(a)));
     });
-    if (!ok) throw new Error(`sshd did not answer on ${[...pending].join(", ")} within 30 s; see the nodes' console.log`);
+    if (!ok) throw new Error(`sshd did not answer on ${[...pending].join(", ")} within ${limitMs / 1000} s; see the nodes' console.log`);
     ctx.progress(`lab ${ctx.env}: ${plan.nodes.length} node(s) answer ssh`);
   }
   return {
