@@ -47,6 +47,8 @@ export class Ports extends Construct {
         fixedIp: [{ subnetId: props.subnetId, ipAddress: node.address }],
         securityGroupIds: [props.groupIds[node.role]],
         allowedAddressPairs: pairs.length ? pairs.map((ipAddress) => ({ ipAddress })) : undefined,
+        // Ironic binds a pre-created port to the machine's NIC only when it asks for a bare-metal vNIC.
+        binding: node.kind === "baremetal" ? { vnicType: "baremetal" } : undefined,
         tags: tagsFor(props, { pool: node.pool, role: node.role }),
       });
       this.byNode.set(node.name, port);

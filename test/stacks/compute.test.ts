@@ -41,10 +41,12 @@ describe("compute", () => {
       expect(servers[n]!.block_device).toBeUndefined();
       expect(servers[n]!.scheduler_hints).toBeUndefined(); // serverGroupPolicy none
       expect((servers[n]!.metadata as Record<string, string>).rack).toBe(n === "metal-1" ? "rack-a" : "rack-b");
+      expect(ports[n]!.binding).toEqual({ vnic_type: "baremetal" });
     }
     for (const n of ["cp-1", "general-1"]) {
       expect(servers[n]!.config_drive).toBeUndefined();
       expect(servers[n]!.timeouts).toBeUndefined();
+      expect(ports[n]!.binding).toBeUndefined();
     }
   });
 
