@@ -93,6 +93,15 @@ const sameSet = (a: readonly string[], b: readonly string[]) => {
 /** Opens (creating if needed) the PKI stored in `dir`. */
 export function openPki(dir: string): Pki {
   const cas = new Map<CaKind, Promise<SigningCA>>();
+  const busy = new Map<string, Promise<unknown>>();
+  /** Runs tasks on one file name one after another, so two callers never interleave key and cert writes. */
+  function serial<T>(name: string, task: () => Promise<T>): Promise<T> {
+    const run = (busy.get(name) ?? Promise.resolve()).then(task, task);
+    const tail = run.catch(() => undefined);
+    busy.set(name, tail);
+    void tail.then(() => busy.get(name) === tail && busy.delete(name));
+    return run;
+  }
   let dirReady: Promise<void> | undefined;
   const prepare = () => (dirReady ??= ensureDir(dir, 0o700));
   const crt = (name: string) => join(dir, `${name}.crt`);
@@ -132,13 +141,17 @@ export function openPki(dir: string): Pki {
     return p;
   }
 
-  async function issue(kind: CaKind, req: IssueRequest, now: Date): Promise<IssuedCert> {
-    checkName(req.name);
+  async function issueNow(kind: CaKind, req: IssueRequest, now: Date): Promise<IssuedCert> {
     const ca = await signingCA(kind, now);
     const profile: LeafProfile = { ...req, validityDays: req.validityDays ?? DEFAULT_VALIDITY_DAYS.leaf };
     const leaf = await createLeaf(ca, profile, now);
     await store(req.name, leaf.certPem, leaf.keyPem);
     return { ...leaf, caPem: ca.certPem };
+  }
+
+  async function issue(kind: CaKind, req: IssueRequest, now: Date): Promise<IssuedCert> {
+    checkName(req.name);
+    return serial(req.name, () => issueNow(kind, req, now));
   }
 
   async function reusable(ca: SigningCA, req: IssueRequest, certPem: string, keyPem: string, now: Date, windowMs: number) {
@@ -160,12 +173,14 @@ export function openPki(dir: string): Pki {
     issue,
     async loadOrIssue(kind, req, now, renewBeforeMs) {
       checkName(req.name);
-      const ca = await signingCA(kind, now);
-      const [certPem, keyPem] = await Promise.all([readIfExists(crt(req.name)), readIfExists(key(req.name))]);
-      if (certPem && keyPem && (await reusable(ca, req, certPem, keyPem, now, renewBeforeMs).catch(() => false))) {
-        return { certPem, keyPem, caPem: ca.certPem, issued: false };
-      }
-      return { ...(await issue(kind, req, now)), issued: true };
+      return serial(req.name, async () => {
+        const ca = await signingCA(kind, now);
+        const [certPem, keyPem] = await Promise.all([readIfExists(crt(req.name)), readIfExists(key(req.name))]);
+        if (certPem && keyPem && (await reusable(ca, req, certPem, keyPem, now, renewBeforeMs).catch(() => false))) {
+          return { certPem, keyPem, caPem: ca.certPem, issued: false };
+        }
+        return { ...(await issueNow(kind, req, now)), issued: true };
+      });
     },
     async ensureServiceAccountKey() {
       await prepare();

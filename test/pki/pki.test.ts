@@ -128,6 +128,14 @@ describe("PKI", () => {
     expect(await readFile(join(pki.dir, "probe.crt"), "utf8")).not.toBe(a.certPem);
   });
 
+  it("gives parallel callers of one name the same certificate", async () => {
+    const node = { name: "cp-4", address: "10.0.0.14" };
+    const all = await Promise.all([1, 2, 3, 4].map(() => etcdMemberCerts(pki, node, now, 30 * DAY)));
+    expect(all.filter((c) => c.peer.issued)).toHaveLength(1);
+    expect(new Set(all.map((c) => c.peer.certPem)).size).toBe(1);
+    expect(await readFile(join(pki.dir, "etcd-peer-cp-4.crt"), "utf8")).toBe(all[0]!.peer.certPem);
+  });
+
   it("keeps structure-changing characters out of subjects and file names", async () => {
     const r = await pki.issue(
       "kubernetes",
