@@ -44,106 +44,125 @@ function checkResult(res: LoadResult): void {
   expect(plannedNodes(res.inventory).map((n) => [n.name, n.address])).toEqual(nodes.map((n) => [n.name, n.address]));
 }
 
-// ---- arbitrary inventories, valid-ish: mostly plausible values with some bad ones mixed in
+// ---- arbitrary inventories, valid-ish: mostly plausible values, a bad one now and then
 
-const name = fc.oneof(
-  { weight: 6, arbitrary: fc.stringMatching(/^[a-z][a-z0-9-]{0,6}[a-z0-9]$/) },
-  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
-  { weight: 1, arbitrary: fc.constantFrom("cp", "cp-1", "Node_1", "a".repeat(70), "", "x;rm -rf /") },
+/** Mostly `good`, sometimes one of `bad`: keeps a share of whole inventories valid. */
+function mostly<T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>): fc.Arbitrary<T> {
+  return fc.oneof({ weight: 30, arbitrary: good }, { weight: 1, arbitrary: bad });
+}
+
+const name = mostly(
+  fc.stringMatching(/^[a-z][a-z0-9-]{0,6}[a-z0-9]$/),
+  fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("cp", "cp-1", "Node_1", "a".repeat(70), "", "x;rm -rf /")),
 );
-const labIp = fc.oneof(
-  { weight: 6, arbitrary: fc.integer({ min: 0, max: 256 }).map((n) => `10.77.0.${n}`) },
-  { weight: 1, arbitrary: fc.ipV4() },
-  { weight: 1, arbitrary: fc.constantFrom("", "10.77.0", "010.77.0.5", "::1", "10.77.0.11/24") },
+const labIp = mostly(
+  fc.integer({ min: 2, max: 254 }).map((n) => `10.77.0.${n}`),
+  fc.oneof(fc.ipV4(), fc.constantFrom("", "10.77.0", "010.77.0.5", "::1", "10.77.0.11/24", "10.77.0.0", "10.77.0.1")),
 );
-const cidr = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom("10.244.0.0/16", "10.96.0.0/16", "192.168.10.0/24", "10.77.0.0/24", "172.16.0.0/12") },
-  { weight: 2, arbitrary: fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 34 })).map(([a, p]) => `${a}/${p}`) },
-  { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
-);
-const count = fc.oneof(
-  { weight: 8, arbitrary: fc.integer({ min: 0, max: 7 }) },
-  { weight: 1, arbitrary: fc.constantFrom(1e300, 2 ** 53, -1, 0.5, 1001, 100000) },
-);
+const cidr = (good: string) =>
+  mostly(
+    fc.constant(good),
+    fc.oneof(fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 34 })).map(([a, p]) => `${a}/${p}`), fc.string({ maxLength: 20 }), fc.constantFrom("10.77.0.0/24", "192.168.10.0/24")),
+  );
+const count = mostly(fc.integer({ min: 0, max: 7 }), fc.constantFrom(1e300, 2 ** 53, -1, 0.5, 1001, 100000));
 const labels = fc.dictionary(
-  fc.oneof(fc.constantFrom("node.yagura.io/pool", "tier", "a/b/c", "Example.com/x", "x".repeat(64)), fc.string({ maxLength: 10 })),
-  fc.oneof(fc.constantFrom("general", "", "-bad", "v".repeat(64)), fc.string({ maxLength: 8 })),
+  mostly(fc.constantFrom("node.yagura.io/pool", "tier", "example.com/x_y.z"), fc.oneof(fc.constantFrom("a/b/c", "Example.com/x", "x".repeat(64)), fc.string({ maxLength: 10 }))),
+  mostly(fc.constantFrom("general", "", "A-1"), fc.oneof(fc.constantFrom("-bad", "v".repeat(64)), fc.string({ maxLength: 8 }))),
   { maxKeys: 3 },
 );
 const taint = fc.record({
-  key: fc.constantFrom("dedicated", "node-role.kubernetes.io/control-plane", "bad key"),
-  value: fc.constantFrom("", "gpu", "bad value!"),
-  effect: fc.constantFrom("NoSchedule", "NoExecute", "PreferNoSchedule", "Never"),
+  key: mostly(fc.constantFrom("dedicated", "node-role.kubernetes.io/control-plane"), fc.constant("bad key")),
+  value: mostly(fc.constantFrom("", "gpu"), fc.constant("bad value!")),
+  effect: mostly(fc.constantFrom("NoSchedule", "NoExecute", "PreferNoSchedule"), fc.constant("Never")),
 });
+const role = mostly(fc.constantFrom("control-plane", "worker"), fc.constant("boss"));
 const staticNode = fc.record(
   {
     name,
     address: labIp,
-    role: fc.constantFrom("control-plane", "worker", "worker", "boss"),
-    kind: fc.constantFrom("lab", "vm", "baremetal"),
+    role,
     labels,
     taints: fc.array(taint, { maxLength: 2 }),
-    zone: fc.constantFrom("z1", "z 2", "$(id)"),
+    zone: mostly(fc.constantFrom("z1", "z2"), fc.constantFrom("z 2", "$(id)", "")),
   },
   { requiredKeys: ["name", "address", "role"] },
 );
 const pool = fc.record(
   {
     name,
-    role: fc.constantFrom("control-plane", "worker"),
+    role,
     kind: fc.constantFrom("vm", "baremetal"),
     count,
-    flavor: fc.constantFrom("m1.large", "bm.gpu", "", "m1;large"),
-    image: fc.constantFrom("ubuntu-24.04", "Ubuntu 24.04", "img\n"),
-    firstAddress: fc.oneof(fc.integer({ min: 0, max: 255 }).map((n) => `192.168.10.${n}`), fc.ipV4(), fc.constantFrom("nope")),
-    availabilityZones: fc.array(fc.constantFrom("az1", "az2", "az 3"), { maxLength: 3 }),
+    flavor: mostly(fc.constantFrom("m1.large", "bm.gpu", "Big Flavor"), fc.constantFrom("", "m1;large")),
+    image: mostly(fc.constantFrom("ubuntu-24.04", "Ubuntu 24.04"), fc.constantFrom("img\n", " x")),
+    firstAddress: mostly(fc.integer({ min: 0, max: 31 }).map((n) => `192.168.10.${2 + n * 8}`), fc.oneof(fc.ipV4(), fc.constantFrom("nope", "192.168.10.0"))),
+    availabilityZones: fc.array(mostly(fc.constantFrom("az1", "az2"), fc.constant("az 3")), { maxLength: 3 }),
     volumes: fc.record({ etcd: fc.record({ size: fc.integer({ min: 1, max: 100 }) }) }, { requiredKeys: [] }),
-    rebuildTokens: fc.dictionary(fc.constantFrom("cp-1", "w-2", "x"), fc.constantFrom("t1", "a b")),
+    rebuildTokens: fc.dictionary(fc.constantFrom("cp-1", "w-2", "x"), fc.constantFrom("t1", "a b"), { maxKeys: 1 }),
   },
   { requiredKeys: ["name", "role", "count", "flavor", "image", "firstAddress"] },
 );
-const openstack = fc.record({
-  cloud: fc.constantFrom("example", "", "c;d"),
-  region: fc.constantFrom("RegionOne"),
-  externalNetwork: fc.constantFrom("public"),
-  network: fc.oneof(fc.record({ cidr }), fc.record({ existingNetwork: fc.constantFrom("n"), existingSubnet: fc.constantFrom("s") }, { requiredKeys: ["existingNetwork"] })),
-  operatorCidr: cidr,
-  sshPublicKey: fc.constantFrom(
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvG1m0mXH7e0H1l4cQp2B7y5t6V0n8Kx0p6lq9F0aXo op@x",
-    "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIBvG1m0mXH7e0H1l4cQp2B7y5t6V0n8Kx0p6lq9F0aXo",
-    "not a key",
+const cluster = fc.record(
+  {
+    name,
+    kubernetesVersion: mostly(fc.constantFrom("1.33.5", "v1.24.0", "1.37.99"), fc.constantFrom("1.23.1", "1.38.0", "1.33", "latest")),
+    podCIDR: cidr("10.244.0.0/16"),
+    serviceCIDR: cidr("10.96.0.0/16"),
+    minReadyWorkers: mostly(fc.constant(0), fc.integer({ min: 1, max: 4 })),
+  },
+  { requiredKeys: ["name", "kubernetesVersion"] },
+);
+const networking = fc.record({
+  calico: fc.record(
+    {
+      blockSize: mostly(fc.integer({ min: 20, max: 28 }), fc.integer({ min: 16, max: 33 })),
+      routeReflectors: mostly(
+        fc.record({ enabled: fc.boolean(), count: fc.integer({ min: 2, max: 3 }) }, { requiredKeys: [] }),
+        fc.record({ nodes: fc.array(name, { maxLength: 3 }), count: fc.integer({ min: 0, max: 4 }), clusterId: fc.constantFrom("1.2.3", "244.0.0.2") }),
+      ),
+      ipPools: mostly(fc.constant([]), fc.array(fc.record({ name, cidr: cidr("10.244.0.0/17") }), { maxLength: 2 })),
+    },
+    { requiredKeys: [] },
   ),
 });
-const inventory = fc.record(
+const reconciler = fc.record({ watchInterval: mostly(fc.constantFrom("10s", "5m"), fc.constantFrom("5s", "0s", "soon")) }, { requiredKeys: [] });
+
+/** A lab-shaped inventory: static nodes on the lab network. */
+const labShaped = fc.record(
   {
-    cluster: fc.record(
-      {
-        name,
-        kubernetesVersion: fc.constantFrom("1.33.5", "v1.24.0", "1.37.99", "1.23.1", "1.38.0", "1.33", "latest"),
-        podCIDR: cidr,
-        serviceCIDR: cidr,
-        minReadyWorkers: fc.integer({ min: 0, max: 4 }),
-      },
-      { requiredKeys: ["name", "kubernetesVersion"] },
-    ),
-    lab: fc.record({ cidr: fc.constantFrom("10.77.0.0/24", "10.77.0.0/16", "10.77.0.1/24") }, { requiredKeys: [] }),
-    openstack,
-    staticNodes: fc.array(staticNode, { maxLength: 6 }),
-    nodePools: fc.array(pool, { maxLength: 3 }),
-    networking: fc.record({
-      calico: fc.record(
-        {
-          blockSize: fc.integer({ min: 16, max: 33 }),
-          routeReflectors: fc.record({ enabled: fc.boolean(), nodes: fc.array(name, { maxLength: 3 }), count: fc.integer({ min: 0, max: 4 }) }, { requiredKeys: [] }),
-          ipPools: fc.array(fc.record({ name, cidr }), { maxLength: 2 }),
-        },
-        { requiredKeys: [] },
+    cluster,
+    lab: fc.record({ cidr: mostly(fc.constant("10.77.0.0/24"), fc.constantFrom("10.77.0.0/16", "10.77.0.1/24")) }, { requiredKeys: [] }),
+    staticNodes: fc.array(staticNode, { minLength: 1, maxLength: 6 }),
+    networking,
+    reconciler,
+  },
+  { requiredKeys: ["cluster", "lab", "staticNodes"] },
+);
+/** An OpenStack-shaped inventory: pools on a created network. */
+const openstackShaped = fc.record(
+  {
+    cluster,
+    openstack: fc.record({
+      cloud: mostly(fc.constant("example"), fc.constantFrom("", "c;d")),
+      region: fc.constant("RegionOne"),
+      externalNetwork: fc.constant("public"),
+      network: mostly(
+        fc.constant({ cidr: "192.168.10.0/24" }),
+        fc.oneof(fc.record({ cidr: cidr("192.168.10.0/25") }), fc.record({ existingNetwork: fc.constant("n"), existingSubnet: fc.constant("s") }, { requiredKeys: ["existingNetwork"] })),
+      ),
+      operatorCidr: cidr("203.0.113.0/24"),
+      sshPublicKey: mostly(
+        fc.constant("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvG1m0mXH7e0H1l4cQp2B7y5t6V0n8Kx0p6lq9F0aXo op@x"),
+        fc.constantFrom("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIBvG1m0mXH7e0H1l4cQp2B7y5t6V0n8Kx0p6lq9F0aXo", "not a key"),
       ),
     }),
-    reconciler: fc.record({ watchInterval: fc.constantFrom("5s", "10s", "5m", "0s", "soon") }, { requiredKeys: [] }),
+    nodePools: fc.array(pool, { minLength: 1, maxLength: 3 }),
+    networking,
+    reconciler,
   },
-  { requiredKeys: ["cluster"] },
+  { requiredKeys: ["cluster", "openstack", "nodePools"] },
 );
+const inventory = fc.oneof(labShaped, openstackShaped);
 
 /** A lab inventory that is valid by construction: quorum-sized control plane, unique names and addresses. */
 const validLab = fc
