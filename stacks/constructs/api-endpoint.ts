@@ -73,6 +73,7 @@ export class ApiEndpoint extends Construct {
       listenerId: listener.id,
       protocol: "TCP",
       lbMethod: "ROUND_ROBIN",
+      tags,
     });
     new LbMonitorV2(this, "monitor", { poolId: pool.id, type: "TCP", delay: 5, timeout: 3, maxRetries: 3 });
     for (const cp of props.controlPlane) {
@@ -82,6 +83,7 @@ export class ApiEndpoint extends Construct {
         address: cp.address,
         protocolPort: API_PORT,
         subnetId: props.subnetId,
+        tags,
       });
     }
     if (props.floatingIp) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { byName, exampleInventory, synth } from "./helpers.js";
+import { loadProviderSchema } from "../../stacks/schema-check.js";
 
 const tf = synth(exampleInventory());
 const servers = byName(tf, "openstack_compute_instance_v2");
@@ -128,10 +129,17 @@ describe("compute", () => {
   });
 
   it("tags every taggable resource with cluster and environment, and node resources with pool and role", () => {
+    // Every resource whose type has a settable tags (or metadata) attribute in the provider schema.
+    const schema = loadProviderSchema();
     for (const [type, instances] of Object.entries(tf.resource)) {
-      for (const body of Object.values(instances)) {
-        if ("tags" in body)
-          expect(body.tags, type).toEqual(expect.arrayContaining(["cluster=example", "environment=example"]));
+      const attrs = schema.resource_schemas[type]?.block.attributes ?? {};
+      for (const [id, body] of Object.entries(instances)) {
+        if (attrs.tags?.optional) {
+          expect(body.tags, id).toEqual(expect.arrayContaining(["cluster=example", "environment=example"]));
+        }
+        if (attrs.metadata?.optional) {
+          expect(body.metadata, id).toMatchObject({ cluster: "example", environment: "example" });
+        }
       }
     }
     expect(servers["general-2"]!.tags).toEqual([
