@@ -158,10 +158,12 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
     const err: Buffer[] = [];
     let channel: ClosableChannel | undefined;
     let timer: NodeJS.Timeout | undefined;
-    // Backstop for a node that stops answering: do not wait for the server past the grace time.
+    // Backstop for a node that stops answering: do not wait past the grace time, and drop the
+    // connection so the next call reconnects (and fails fast) instead of queueing on a dead one.
     const expired = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => {
         channel?.close();
+        ssh.dispose();
         resolve("timeout");
       }, timeoutMs + GRACE_MS);
     });
@@ -242,6 +244,7 @@ function hostKeyError(t: SshTarget, where: string, expected: string[], presented
  */
 export function uploadCommand(path: string, mode: number, owner?: string): string {
   if (!posix.isAbsolute(path) || path.endsWith("/")) throw new Error(`upload path must be an absolute file path: ${path}`);
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new Error(`upload mode must be 0 to 0o7777, got ${mode}`);
   const dir = posix.dirname(path);
   const tmp = posix.join(dir, `.${posix.basename(path)}.yagura.XXXXXX`);
   const m = mode.toString(8).padStart(4, "0");
