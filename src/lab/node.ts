@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ensureNodeDirs, cgroupPids, removeCgroupTree } from "./cgroup.js";
 import { run, spawnDetached, tryRun } from "./exec.js";
 import { upperPath, writeNodeTree } from "./nodefs.js";
-import { children, comm, isOurs, LAUNCHER_NAMES, PID1_NAMES, signalIfOurs, waitFor } from "./procs.js";
+import { children, comm, INIT_NAMES, isOurs, LAUNCHER_NAMES, PID1_NAMES, signalIfOurs, waitFor } from "./procs.js";
 import type { NodeRecord } from "./state.js";
 
 /** What creating a node needs from the lab. */
@@ -126,16 +126,32 @@ export function nodeHealthy(rec: NodeRecord): boolean {
 }
 
 /**
+ * The node's namespace init as the host sees it: the recorded PID 1, or (for a node whose PID 1 was
+ * never recorded, e.g. an interrupted up) the child of its recorded launcher.
+ */
+function nsInit(r: NodeRecord): number | undefined {
+  if (isOurs(r.pid1, PID1_NAMES)) return r.pid1;
+  if (!isOurs(r.launcher, ["unshare"])) return undefined;
+  return children(r.launcher).find((c) => isOurs(c, INIT_NAMES));
+}
+
+/**
  * Stops nodes: HUP to each PID 1 (runsvdir TERMs its services and exits; the kernel then kills
  * whatever is left in the node's pid namespace), KILL after a grace period, then the launchers.
  */
 export async function stopNodes(recs: readonly NodeRecord[], graceMs = 3000): Promise<void> {
-  for (const r of recs) signalIfOurs(r.pid1, PID1_NAMES, "SIGHUP");
-  await waitFor(() => recs.every((r) => !isOurs(r.pid1, PID1_NAMES)), graceMs);
-  for (const r of recs) signalIfOurs(r.pid1, PID1_NAMES, "SIGKILL");
-  await waitFor(() => recs.every((r) => !isOurs(r.launcher, LAUNCHER_NAMES)), 1000);
-  // A launcher still there never got as far as a PID 1 (or it hung): it is ours, end it.
-  for (const r of recs) signalIfOurs(r.launcher, LAUNCHER_NAMES, "SIGKILL");
+  // A launcher between its script and unshare may be about to fork the init: let it get there.
+  await waitFor(() => recs.every((r) => !isOurs(r.launcher, ["node-launch", "nsenter"])), 2000);
+  for (const r of recs) {
+    const p = nsInit(r);
+    // runsvdir stops its services on HUP; node-init (not yet runsvdir) ignores it, as any ns init does.
+    if (p) signalIfOurs(p, INIT_NAMES, comm(p) === "runsvdir" ? "SIGHUP" : "SIGKILL");
+  }
+  await waitFor(() => recs.every((r) => nsInit(r) === undefined), graceMs);
+  for (const r of recs) signalIfOurs(nsInit(r), INIT_NAMES, "SIGKILL");
+  await waitFor(() => recs.every((r) => !isOurs(r.launcher, LAUNCHER_NAMES)), 2000);
+  // A launcher still there never forked an init (or it hung): it is ours, end it.
+  for (const r of recs) if (children(r.launcher ?? 0).length === 0) signalIfOurs(r.launcher, LAUNCHER_NAMES, "SIGKILL");
   await waitFor(() => recs.every((r) => !isOurs(r.launcher, LAUNCHER_NAMES)), 2000);
 }
 

@@ -67,3 +67,5 @@ export async function waitFor(done: () => boolean, ms: number, stepMs = 25, prob
 export const PID1_NAMES = ["runsvdir"] as const;
 /** Command names the launcher goes through (script, nsenter, then unshare waiting for PID 1). */
 export const LAUNCHER_NAMES = ["node-launch", "nsenter", "unshare"] as const;
+/** Command names a node's namespace init has: node-init until it execs runsvdir. */
+export const INIT_NAMES = ["runsvdir", "node-init"] as const;

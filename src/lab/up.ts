@@ -90,8 +90,12 @@ export async function labUp(spec: ClusterSpec, opts: LabUpOptions = {}): Promise
       return await bringUp(ctx, state, plan, opts, created);
     } catch (err) {
       ctx.progress(`lab ${spec.env}: failed; removing what this run created`);
-      if (!prior || Object.keys(prior.nodes).length === 0) await teardown(ctx, state).catch(() => {});
-      else await removeNodes(ctx, state, created.map((n) => state.nodes[n]!).filter(Boolean)).catch(() => {});
+      const cleanup = async () => {
+        if (!prior || Object.keys(prior.nodes).length === 0) await teardown(ctx, state);
+        else await removeNodes(ctx, state, created.map((n) => state.nodes[n]!).filter(Boolean));
+      };
+      // The original failure is what the caller needs; a cleanup that fell short is reported next to it.
+      await cleanup().catch((e: Error) => ctx.progress(`lab ${spec.env}: cleanup incomplete (run \`yagura lab down ${spec.env}\`): ${e.message}`));
       throw err;
     }
   });

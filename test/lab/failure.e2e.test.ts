@@ -35,7 +35,7 @@ describe.skipIf(skip !== undefined)("a failed lab up", () => {
       ]),
     );
     execFileSync("ip", ["netns", "add", ctx.names.netns("f2")]);
-    await expect(labUp(spec, { stateRoot: root })).rejects.toThrow(/netns add/);
+    await expect(labUp(spec, { stateRoot: root })).rejects.toThrow(/File exists/);
     expect(netnsWith(ctx.names.netnsPrefix)).toEqual([]);
     expect(linksWith(ctx.names.vethPrefix, "ygt2fail")).toEqual([]);
     expect(existsSync(ctx.labDir)).toBe(false);
