@@ -1,7 +1,8 @@
 /**
  * Checks a synthesized stack (cdk.tf.json) against the OpenStack provider's schema, the interface
  * `terraform providers schema -json` describes: unknown types and attributes, missing required
- * attributes, wrong value types, wrong block nesting or count, and computed-only attributes we set.
+ * attributes, wrong value types, wrong block nesting or count, computed-only attributes we set, and
+ * provider aliases that are not declared.
  * Catches at synth time what `terraform validate` would, without downloading the provider.
  */
 import { readFileSync } from "node:fs";
@@ -43,7 +44,8 @@ export type FindingKind =
   | "wrong-type"
   | "wrong-nesting"
   | "wrong-count"
-  | "computed-only";
+  | "computed-only"
+  | "unknown-provider";
 
 /** One mismatch between the stack and the schema. */
 export interface SchemaFinding {
@@ -94,8 +96,16 @@ const PROVIDER_META = new Set(["//", "alias", "version"]);
 export function checkStack(stack: unknown, schema: ProviderSchema = loadProviderSchema()): SchemaFinding[] {
   const out: SchemaFinding[] = [];
   const doc = (stack ?? {}) as Record<string, Record<string, unknown>>;
-  const providers = (doc.provider?.openstack ?? []) as unknown[];
-  (Array.isArray(providers) ? providers : [providers]).forEach((p, i) =>
+  const list = (doc.provider?.openstack ?? []) as unknown[];
+  const providers = Array.isArray(list) ? list : [list];
+  // What a resource's `provider` meta-argument may name: the default and every alias.
+  const declared = new Set(
+    providers.map((p) => {
+      const alias = (p as { alias?: string }).alias;
+      return alias === undefined ? "openstack" : `openstack.${alias}`;
+    }),
+  );
+  providers.forEach((p, i) =>
     checkBlock(
       schema.provider.block,
       p as Record<string, unknown>,
@@ -122,6 +132,15 @@ export function checkStack(stack: unknown, schema: ProviderSchema = loadProvider
             message: `the provider has no ${section === "data" ? "data source" : "resource"} type ${type}`,
           });
           continue;
+        }
+        const provider = body.provider;
+        if (typeof provider === "string" && provider.startsWith("openstack") && !declared.has(provider)) {
+          out.push({
+            kind: "unknown-provider",
+            at: `${at}.provider`,
+            construct,
+            message: `no provider ${provider} is declared`,
+          });
         }
         checkBlock(block, body, at, META_ARGUMENTS, construct, out);
       }

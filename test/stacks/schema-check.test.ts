@@ -115,6 +115,20 @@ describe("schema check", () => {
     );
   });
 
+  it("catches a resource naming a provider alias that is not declared", () => {
+    const { tf: bad, id } = mutate(
+      tf,
+      "openstack_identity_application_credential_v3",
+      (b) => (b.provider = "openstack.ccm"),
+    );
+    expect(checkStack(bad, schema)).toEqual([
+      expect.objectContaining({
+        kind: "unknown-provider",
+        at: `openstack_identity_application_credential_v3.${id}.provider`,
+      }),
+    ]);
+  });
+
   it("accepts Terraform references for any type and checks collections element-wise", () => {
     expect(typeError("number", "${var.x}")).toBeUndefined();
     expect(typeError(["list", "string"], "${local.l}")).toBeUndefined();

@@ -126,6 +126,19 @@ describe("security groups", () => {
     );
   });
 
+  it("takes the node network's CIDR from the looked-up subnet when the network exists already", () => {
+    const t = variant(
+      (inv) => (inv.openstack!.network = { existingNetwork: "nodes", existingSubnet: "nodes-v4", dnsNameservers: [] }),
+    );
+    expect(resources(t, "openstack_networking_network_v2")).toEqual({});
+    const subnet = Object.keys(t.data.openstack_networking_subnet_v2!)[0]!;
+    expect(t.data.openstack_networking_subnet_v2![subnet]).toMatchObject({ name: "nodes-v4" });
+    const fromNodes = ruleSet(t).filter((r) => r.endsWith(`\${data.openstack_networking_subnet_v2.${subnet}.cidr}`));
+    expect(fromNodes).toContain(`control-plane tcp 6443-6443 \${data.openstack_networking_subnet_v2.${subnet}.cidr}`);
+    const port = byName(t, "openstack_networking_port_v2")["cp-1"]!;
+    expect(port.network_id).toMatch(/^\$\{data\.openstack_networking_network_v2\./);
+  });
+
   it("limits the load balancer listener to the node network and the allowed networks", () => {
     const listener = Object.values(resources(tf, "openstack_lb_listener_v2"))[0]!;
     expect(listener).toMatchObject({ protocol: "TCP", protocol_port: 6443, allowed_cidrs: [NODES, OPS] });
