@@ -35,15 +35,14 @@ export interface SshPoolOptions {
   readonly connectTimeoutMs?: number;
   /** Per command unless the command says otherwise. @default 600000 */
   readonly commandTimeoutMs?: number;
+  /** How long past a command's timeout to wait for the node's own timeout(1) before giving up on the node. @default 5000 */
+  readonly graceMs?: number;
 }
 
 /** The part of ssh2's channel used to abandon a command whose node stopped answering. */
 interface ClosableChannel {
   close(): void;
 }
-
-/** Extra time the local timer gives the remote `timeout` before giving up on the node. */
-const GRACE_MS = 5_000;
 
 /**
  * Runs `command` with /bin/sh under coreutils' timeout, which kills the command's whole process
@@ -76,9 +75,15 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
   const targets = new Map(opts.targets.map((t) => [t.name, t]));
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
   const commandTimeoutMs = opts.commandTimeoutMs ?? 600_000;
+  const graceMs = opts.graceMs ?? 5_000;
   const global = createLimiter(opts.concurrency ?? 16);
   const perNode = new Map<string, <T>(task: () => Promise<T>) => Promise<T>>();
   const conns = new Map<string, Promise<NodeSSH>>();
+  /** Forgets `ssh` as the connection of `node` (if it still is), so the next call reconnects. */
+  const forget = (node: string, ssh: NodeSSH) => {
+    const p = conns.get(node);
+    if (p) void p.then((cur) => cur === ssh && conns.get(node) === p && conns.delete(node), () => undefined);
+  };
   const roundTrips = new Map<string, number>();
   let secrets: Promise<{ key: string; known: KnownHosts }> | undefined;
 
@@ -133,13 +138,8 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
       if (!t) throw new Error(`unknown node ${JSON.stringify(node)}: not among the pool's targets`);
       const mine = connect(t);
       conns.set(node, mine); // a rejected promise stays: the node is unreachable for the rest of the pass
-      mine.then(
-        (ssh) =>
-          ssh.connection?.on("close", () => {
-            if (conns.get(node) === mine) conns.delete(node); // a dropped connection reconnects on next use
-          }),
-        () => undefined,
-      );
+      // A dropped connection reconnects on next use.
+      mine.then((ssh) => ssh.connection?.on("close", () => forget(node, ssh)), () => undefined);
       p = mine;
     }
     return p;
@@ -162,10 +162,11 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
     // connection so the next call reconnects (and fails fast) instead of queueing on a dead one.
     const expired = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => {
+        forget(node, ssh);
         channel?.close();
         ssh.dispose();
         resolve("timeout");
-      }, timeoutMs + GRACE_MS);
+      }, timeoutMs + graceMs);
     });
     const started = performance.now();
     let r;

@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -105,6 +107,49 @@ describe("ssh pool", () => {
     let state = "";
     for (let i = 0; i < 40 && state !== "gone\n"; i++) state = await pool.run("n3", alive);
     expect(state).toBe("gone\n");
+  });
+
+  it("gives up on a node that stops answering mid-command, and reconnects next time", async () => {
+    const p = createSshPool({
+      targets: [target("frozen")],
+      privateKeyPath: sshd.clientKeyPath,
+      knownHostsPath: knownHosts,
+      graceMs: 300,
+    });
+    await p.run("frozen", "true");
+    // Freeze this connection's sshd process (a child of the sshd this test started): the node's
+    // own timeout(1) can no longer report back, so only the pool's backstop can end the call.
+    const sessions = execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" }).trim().split("\n").map(Number);
+    const before = new Set(sessions);
+    for (const pid of sessions) process.kill(pid, "SIGSTOP");
+    try {
+      await expect(p.exec("frozen", "sleep 30", { timeoutMs: 200 })).rejects.toThrow(CommandTimeoutError);
+    } finally {
+      // Every session of this server was frozen, the main pool's too: thaw them all.
+      for (const pid of sessions) process.kill(pid, "SIGCONT");
+    }
+    expect(await p.run("frozen", "echo back")).toBe("back\n");
+    const now = execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" }).trim().split("\n").map(Number);
+    expect(now.some((pid) => !before.has(pid))).toBe(true); // a new connection
+    await p.close();
+  });
+
+  it("reports a server that accepts TCP but never speaks SSH as unreachable", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(23798, HOST, r));
+    try {
+      const p = createSshPool({
+        targets: [target("mute", 23798)],
+        privateKeyPath: sshd.clientKeyPath,
+        knownHostsPath: knownHosts,
+        connectTimeoutMs: 300,
+      });
+      await expect(p.exec("mute", "true")).rejects.toThrow(NodeUnreachableError);
+      await p.close();
+    } finally {
+      silent.close();
+      await new Promise((r) => setImmediate(r));
+    }
   });
 
   it("refuses a changed host key, naming node, fingerprints and file", async () => {

@@ -15,6 +15,8 @@ export interface TestSshd {
   /** known_hosts lines of every host key, in the order of `hostKeyTypes`. */
   readonly hostKeyLines: readonly string[];
   readonly clientKeyPath: string;
+  /** Pid of the listening sshd (its children are the per-connection processes). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startSshd(
     hostKeyLine: lines[0]!,
     hostKeyLines: lines,
     clientKeyPath: clientKey,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode !== null) return;
       const done = new Promise((r) => child.once("exit", r));
