@@ -57,9 +57,9 @@ export function spawnDetached(argv: readonly string[], logFd: number): number {
   return child.pid;
 }
 
-/** Full path of an executable found on PATH (plus the sbin dirs root uses), or undefined. */
-export function which(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+/** Full path of an executable found in `path` (default: PATH plus the dirs root uses), or undefined. */
+export function which(name: string, path?: string): string | undefined {
+  const dirs = path !== undefined ? path.split(delimiter) : [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
   for (const d of dirs) {
     if (!d) continue;
     const p = join(d, name);

@@ -32,11 +32,11 @@ export interface LabPlan {
   readonly nodes: readonly { readonly name: string; readonly address: string }[];
 }
 
-/** Reasons the lab cannot run here (not root, tools missing); empty when it can. */
-export function labPrerequisites(): string[] {
+/** Reasons the lab cannot run here (not root, tools missing); empty when it can. `path` overrides where tools are looked for. */
+export function labPrerequisites(path?: string): string[] {
   const out: string[] = [];
   if (process.getuid?.() !== 0) out.push("the lab needs root (network namespaces, mounts, cgroups): run it as root");
-  const missing = LAB_TOOLS.filter(([t]) => !which(t));
+  const missing = LAB_TOOLS.filter(([t]) => !which(t, path));
   for (const [t, pkg] of missing) out.push(`\`${t}\` is missing: install the Debian package ${pkg} (apt-get install ${pkg})`);
   return out;
 }

@@ -212,6 +212,8 @@ describe.skipIf(skip !== undefined)("yagura lab (real namespaces, sshd and runit
       expect(readSysctls()).toEqual(sysctlsBefore);
     } else {
       console.warn("another lab is up on this machine: kernel settings stay saved until the last one goes down");
+      const holders: string[] = existsSync(reg) ? JSON.parse(readFileSync(reg, "utf8")).holders : [];
+      expect(holders).not.toContain(ctx.labDir);
     }
     // A second down is harmless.
     expect((await labDown(ENV, { stateRoot: root })).nodes).toEqual([]);

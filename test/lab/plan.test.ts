@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/cli/errors.js";
-import { labNames, parseSvStatus } from "../../src/lab/index.js";
+import { labNames, labPrerequisites, parseSvStatus } from "../../src/lab/index.js";
 import { planLab } from "../../src/lab/preflight.js";
 import { ociImage } from "../../src/lab/pause.js";
 import type { ClusterSpec } from "../../src/cluster/spec.js";
@@ -57,6 +57,20 @@ describe("planLab", () => {
 
   it("refuses an inventory without static nodes", () => {
     expect(problems({ ...base, nodes: [] })).toMatch(/no static nodes/);
+  });
+});
+
+describe("labPrerequisites", () => {
+  it("names the Debian package of every missing tool", () => {
+    const empty = mkdtempSync(join(tmpdir(), "yagura-nopath-"));
+    try {
+      const p = labPrerequisites(empty).join("\n");
+      for (const [tool, pkg] of [["ip", "iproute2"], ["sshd", "openssh-server"], ["runsvdir", "runit"], ["unshare", "util-linux"], ["nsenter", "util-linux"]]) {
+        expect(p).toContain(`\`${tool}\` is missing: install the Debian package ${pkg}`);
+      }
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });
 
