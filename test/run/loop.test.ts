@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { CommandError, type EtcdAdmin, type NodeShell } from "../../src/infra/types.js";
+import { observePlan } from "../../src/observe/index.js";
+import { reconcileLoop, type LoopEvent } from "../../src/run/loop.js";
+import type { OpRecord, RecordWriter } from "../../src/run/records.js";
+import { testDesired, testSpec } from "../decide/builder.js";
+
+const spec = testSpec(3);
+const desired = testDesired(spec);
+const nope = () => {
+  throw new Error("not implemented");
+};
+
+// Nodes that answer observe with "nothing of yagura's here" and fail every other command.
+const shell: NodeShell = {
+  roundTrips: new Map(),
+  async exec(node) {
+    const plan = observePlan(spec.nodes.find((n) => n.name === node)!, desired);
+    const out = {
+      missing: [],
+      files: plan.files.map(() => ""),
+      services: plan.components.map(() => ({ state: { present: false, running: false, pid: 0 }, fingerprint: "" })),
+      etcdData: { present: false, hasMember: false },
+    };
+    return { code: 0, stdout: JSON.stringify(out), stderr: "" };
+  },
+  async run(node, command) {
+    throw new CommandError(node, command, 1, "", "disk full");
+  },
+  upload: nope,
+  close: async () => undefined,
+};
+const etcd = (): EtcdAdmin => ({
+  members: async () => {
+    throw new Error("refused");
+  },
+  endpointStatus: nope,
+  addLearner: nope,
+  promote: nope,
+  remove: nope,
+  put: nope,
+  get: nope,
+  close: async () => undefined,
+});
+
+function memoryRecords() {
+  const lines: OpRecord[] = [];
+  const w: RecordWriter = {
+    start(op, targets, phase) {
+      const r: OpRecord = { id: String(lines.length), op, targets, status: "running", startedAt: "t", token: 1, phase };
+      lines.push(r);
+      return r;
+    },
+    update(rec, patch) {
+      const r = { ...rec, ...patch };
+      lines.push(r);
+      return r;
+    },
+  };
+  return { lines, w };
+}
+
+describe("reconcile loop", () => {
+  it("ends a pass at the first failure, re-observes, and gives up after the same op failed three times", async () => {
+    const { lines, w } = memoryRecords();
+    const events: LoopEvent[] = [];
+    let opened = 0;
+    const r = await reconcileLoop(
+      {
+        spec,
+        prepare: async () => ({ desired, adminTls: { ca: "", cert: "", key: "" } }),
+        open: () => (opened++, { shell, etcdAdmin: etcd, close: async () => undefined }),
+        records: w,
+        now: () => new Date("2026-01-01T00:00:00Z"),
+        sleep: async () => undefined,
+        progress: (e) => events.push(e),
+      },
+      { scope: "etcd", maxPasses: 10 },
+    );
+    expect(r).toMatchObject({ outcome: "failed", phase: "etcd-certs", passes: 3, opsRun: 3 });
+    expect(r.message).toMatch(/write-etcd-certs@cp1.*disk full/s);
+    expect(opened).toBe(3);
+    const final = lines.filter((l) => l.status !== "running");
+    expect(final.map((l) => [l.op, l.status, l.command])).toEqual(Array(3).fill(["etcd-certs", "failed", "write-etcd-certs@cp1"]));
+    expect(events.filter((e) => e.kind === "pass")).toHaveLength(3);
+  });
+});
