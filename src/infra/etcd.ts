@@ -106,8 +106,9 @@ export function createEtcdAdmin(endpoints: string[], tls: EtcdTls, opts: EtcdAdm
     async endpointStatus(endpoint) {
       // Its own client, so the answer comes from that member and not from whichever host the
       // shared client would pick; the race bounds the time even across the client's retries.
-      const one = new Etcd3(clientOptions([endpoint], tls, statusTimeoutMs));
+      let one: Etcd3 | undefined;
       try {
+        one = new Etcd3(clientOptions([endpoint], tls, statusTimeoutMs));
         const s = await withTimeout(one.maintenance.status({}), statusTimeoutMs, endpoint);
         const result: EtcdEndpointStatus = {
           endpoint,
@@ -125,7 +126,7 @@ export function createEtcdAdmin(endpoints: string[], tls: EtcdTls, opts: EtcdAdm
       } catch (err) {
         return { endpoint, healthy: false, error: err instanceof Error ? err.message : String(err) };
       } finally {
-        one.close();
+        one?.close();
       }
     },
 

@@ -96,6 +96,7 @@ describe("etcd admin", () => {
     const s = await admin.endpointStatus(`https://127.0.0.24:24999`);
     expect(s).toMatchObject({ endpoint: "https://127.0.0.24:24999", healthy: false });
     expect(s.error).toBeTruthy();
+    expect((await admin.endpointStatus("not an endpoint")).healthy).toBe(false);
   });
 
   it("adds a learner, refuses to promote it while it is not in sync, and removes it", async () => {
