@@ -94,7 +94,13 @@ export function parseInventory(text: string, file: string): LoadResult {
   const problems: Problem[] = [];
   for (const err of doc.errors) {
     const pos = lineCounter.linePos(err.pos[0]);
-    problems.push({ file, line: Math.max(1, pos.line), column: Math.max(1, pos.col), path: "", message: `YAML syntax: ${describeYamlError(err)}` });
+    problems.push({
+      file,
+      line: Math.max(1, pos.line),
+      column: Math.max(1, pos.col),
+      path: "",
+      message: `YAML syntax: ${describeYamlError(err)}`,
+    });
   }
   if (problems.length > 0) return { ok: false, problems, file, env };
 
@@ -125,16 +131,23 @@ export function parseInventory(text: string, file: string): LoadResult {
 
 /** Problems in file order, so a reader can work down the file; ties keep the rules' order. */
 function byPosition(problems: Problem[]): Problem[] {
-  return problems.map((p, i) => ({ p, i })).sort((a, b) => a.p.line - b.p.line || a.p.column - b.p.column || a.i - b.i).map((x) => x.p);
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => a.p.line - b.p.line || a.p.column - b.p.column || a.i - b.i)
+    .map((x) => x.p);
 }
 
 /** One line that explains a YAML error, with advice for the two resource limits. */
 function describeYamlError(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  if (/call stack/i.test(msg)) return "the document is nested too deeply to read; an inventory is only a few levels deep";
-  if (/alias count/i.test(msg)) return `the document expands more than ${MAX_ALIAS_COUNT} aliases (*name), which looks like an alias bomb; write the values out or use fewer aliases`;
-  if (/keys must be unique/i.test(msg)) return "a key appears twice in the same mapping: keep one (YAML would silently drop the other)";
-  if (/multiple documents/i.test(msg)) return "the file holds more than one YAML document (a second ---); an inventory is one document: remove the extra --- and what follows, or merge it";
+  if (/call stack/i.test(msg))
+    return "the document is nested too deeply to read; an inventory is only a few levels deep";
+  if (/alias count/i.test(msg))
+    return `the document expands more than ${MAX_ALIAS_COUNT} aliases (*name), which looks like an alias bomb; write the values out or use fewer aliases`;
+  if (/keys must be unique/i.test(msg))
+    return "a key appears twice in the same mapping: keep one (YAML would silently drop the other)";
+  if (/multiple documents/i.test(msg))
+    return "the file holds more than one YAML document (a second ---); an inventory is one document: remove the extra --- and what follows, or merge it";
   return msg.split("\n")[0] ?? msg;
 }
 
@@ -170,7 +183,9 @@ function describeIssue(issue: import("zod").ZodIssue): string {
       return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys
         .slice(0, 5)
         .map((k) => JSON.stringify(k))
-        .join(", ")}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ""}: remove it or check its spelling against inventory/README.md`;
+        .join(
+          ", ",
+        )}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ""}: remove it or check its spelling against inventory/README.md`;
     case "invalid_type":
       if (issue.received === "undefined") return `required field is missing: add it (expected ${issue.expected})`;
       return `expected ${issue.expected}, got ${issue.received}`;

@@ -31,7 +31,9 @@ describe("yagura validate / inventory show", () => {
     const lines = r.stderr.trim().split("\n");
     expect(lines[0]).toBe(`error: ${file}: 1 problem in the inventory`);
     expect(lines[1]).toMatch(
-      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:23:\\d+: nodePools\\[0\\]\\.volumes\\.etcd: .*Nova cannot attach Cinder volumes to an Ironic server`),
+      new RegExp(
+        `^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:23:\\d+: nodePools\\[0\\]\\.volumes\\.etcd: .*Nova cannot attach Cinder volumes to an Ironic server`,
+      ),
     );
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr).not.toMatch(/internal error/);
@@ -40,7 +42,10 @@ describe("yagura validate / inventory show", () => {
   it("validate reports several problems, one line each", () => {
     const dir = mkdtempSync(join(tmpdir(), "yagura-cli-"));
     const file = join(dir, "two.yaml");
-    writeFileSync(file, 'cluster: { name: Two_Problems, kubernetesVersion: "1.33.5" }\nlab: {}\nstaticNodes:\n  - { name: n1, address: 10.77.0.300, role: control-plane }\nnetworking: { calico: { routeReflectors: { enabled: false } } }\n');
+    writeFileSync(
+      file,
+      'cluster: { name: Two_Problems, kubernetesVersion: "1.33.5" }\nlab: {}\nstaticNodes:\n  - { name: n1, address: 10.77.0.300, role: control-plane }\nnetworking: { calico: { routeReflectors: { enabled: false } } }\n',
+    );
     try {
       const r = yagura("validate", file);
       expect(r.code).toBe(1);
@@ -64,7 +69,16 @@ describe("yagura validate / inventory show", () => {
     const doc = JSON.parse(r.stdout) as { env: string; nodes: { name: string; address: string }[] };
     expect(doc.env).toBe("example");
     expect(doc.nodes).toHaveLength(8);
-    expect(doc.nodes.map((n) => n.name)).toEqual(["cp-1", "cp-2", "cp-3", "general-1", "general-2", "general-3", "metal-1", "metal-2"]);
+    expect(doc.nodes.map((n) => n.name)).toEqual([
+      "cp-1",
+      "cp-2",
+      "cp-3",
+      "general-1",
+      "general-2",
+      "general-3",
+      "metal-1",
+      "metal-2",
+    ]);
     expect(doc.nodes[3]!.address).toBe("192.168.10.50");
   });
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { isHttpUrl, labelKeyProblem, labelValueProblem, parseDuration, parseKubeVersion } from "../../src/inventory/rules/syntax.js";
+import {
+  isHttpUrl,
+  labelKeyProblem,
+  labelValueProblem,
+  parseDuration,
+  parseKubeVersion,
+} from "../../src/inventory/rules/syntax.js";
 import { sshPublicKeyProblem } from "../../src/inventory/rules/openstack.js";
 import { cidrOrFinding } from "../../src/inventory/rules/cidr.js";
 import type { Finding } from "../../src/inventory/rules/index.js";
@@ -7,10 +13,15 @@ import type { Finding } from "../../src/inventory/rules/index.js";
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvG1m0mXH7e0H1l4cQp2B7y5t6V0n8Kx0p6lq9F0aXo";
 
 describe("label syntax", () => {
-  it.each(["a", "tier", "node.yagura.io/pool", "example.com/x_y.z", "k8s.io/A-1", "a".repeat(63), `${"b".repeat(63)}.example.com/x`])(
-    "accepts key %s",
-    (k) => expect(labelKeyProblem(k)).toBeUndefined(),
-  );
+  it.each([
+    "a",
+    "tier",
+    "node.yagura.io/pool",
+    "example.com/x_y.z",
+    "k8s.io/A-1",
+    "a".repeat(63),
+    `${"b".repeat(63)}.example.com/x`,
+  ])("accepts key %s", (k) => expect(labelKeyProblem(k)).toBeUndefined());
   it.each([
     ["", /the key is empty/],
     ["/a", /prefix "" must be a DNS subdomain/],
@@ -23,8 +34,12 @@ describe("label syntax", () => {
     [`${"a".repeat(254)}/x`, /prefix/],
   ])("refuses key %j", (k, why) => expect(labelKeyProblem(k)).toMatch(why));
 
-  it.each(["", "general", "A-1", "v1.2_3", "z".repeat(63)])("accepts value %j", (v) => expect(labelValueProblem(v)).toBeUndefined());
-  it.each(["-a", "a-", "a b", "é", "z".repeat(64)])("refuses value %j", (v) => expect(labelValueProblem(v)).toBeDefined());
+  it.each(["", "general", "A-1", "v1.2_3", "z".repeat(63)])("accepts value %j", (v) =>
+    expect(labelValueProblem(v)).toBeUndefined(),
+  );
+  it.each(["-a", "a-", "a b", "é", "z".repeat(64)])("refuses value %j", (v) =>
+    expect(labelValueProblem(v)).toBeDefined(),
+  );
 });
 
 describe("SSH public keys", () => {

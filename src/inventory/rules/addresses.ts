@@ -28,15 +28,27 @@ const poolRanges: Rule = (inv) => {
     if (p.count === 0 || p.count > MAX_POOL_NODES) return;
     const first = parseIPv4(p.firstAddress)!;
     const last = first + p.count - 1;
-    const span = p.count === 1 ? `the single address ${p.firstAddress}` : `${p.firstAddress} … ${formatIPv4(Math.min(last, 0xffffffff))} (${p.count} nodes)`;
+    const span =
+      p.count === 1
+        ? `the single address ${p.firstAddress}`
+        : `${p.firstAddress} … ${formatIPv4(Math.min(last, 0xffffffff))} (${p.count} nodes)`;
     if (net && (!cidrContains(net, first) || !cidrContains(net, last))) {
-      out.push({ path, message: `pool ${JSON.stringify(p.name)} takes ${span}, which does not fit inside the node network ${netText}: move firstAddress or shrink count` });
+      out.push({
+        path,
+        message: `pool ${JSON.stringify(p.name)} takes ${span}, which does not fit inside the node network ${netText}: move firstAddress or shrink count`,
+      });
     } else if (net) {
       for (let a = first; a <= last; a++) {
         const why = reserved(net, netText!, a, "the Neutron router (the subnet's gateway)");
         if (why) {
-          const what = p.count === 1 ? `pool ${JSON.stringify(p.name)} would give its node ${formatIPv4(a)}` : `pool ${JSON.stringify(p.name)} takes ${span}, which includes ${formatIPv4(a)}`;
-          out.push({ path, message: `${what}, ${why}: move firstAddress${p.count === 1 ? "" : " or shrink the pool"}` });
+          const what =
+            p.count === 1
+              ? `pool ${JSON.stringify(p.name)} would give its node ${formatIPv4(a)}`
+              : `pool ${JSON.stringify(p.name)} takes ${span}, which includes ${formatIPv4(a)}`;
+          out.push({
+            path,
+            message: `${what}, ${why}: move firstAddress${p.count === 1 ? "" : " or shrink the pool"}`,
+          });
           break;
         }
       }
@@ -44,7 +56,10 @@ const poolRanges: Rule = (inv) => {
     for (const r of ranges) {
       if (first <= r.last && r.first <= last) {
         const other = inv.nodePools[r.i]!;
-        out.push({ path, message: `pool ${JSON.stringify(p.name)} takes ${span}, overlapping pool ${JSON.stringify(other.name)} (${other.firstAddress} … ${formatIPv4(r.last)}): two nodes would get the same address; move firstAddress past ${formatIPv4(r.last)}` });
+        out.push({
+          path,
+          message: `pool ${JSON.stringify(p.name)} takes ${span}, overlapping pool ${JSON.stringify(other.name)} (${other.firstAddress} … ${formatIPv4(r.last)}): two nodes would get the same address; move firstAddress past ${formatIPv4(r.last)}`,
+        });
       }
     }
     ranges.push({ i, first, last });
@@ -62,11 +77,18 @@ const staticAddresses: Rule = (inv) => {
     if (!lab) return;
     const a = parseIPv4(s.address)!;
     if (!cidrContains(lab, a)) {
-      out.push({ path, message: `node ${JSON.stringify(s.name)} has address ${s.address}, outside the lab network ${inv.lab!.cidr}: lab nodes hang off the lab bridge, so pick an address inside it (e.g. ${formatIPv4(lab.base + 11)})` });
+      out.push({
+        path,
+        message: `node ${JSON.stringify(s.name)} has address ${s.address}, outside the lab network ${inv.lab!.cidr}: lab nodes hang off the lab bridge, so pick an address inside it (e.g. ${formatIPv4(lab.base + 11)})`,
+      });
       return;
     }
     const why = reserved(lab, inv.lab!.cidr, a, `the lab bridge ${inv.lab!.bridge}`);
-    if (why) out.push({ path, message: `node ${JSON.stringify(s.name)} has address ${s.address}, ${why}: pick another address in the lab network (e.g. ${formatIPv4(lab.base + 11 + i)})` });
+    if (why)
+      out.push({
+        path,
+        message: `node ${JSON.stringify(s.name)} has address ${s.address}, ${why}: pick another address in the lab network (e.g. ${formatIPv4(lab.base + 11 + i)})`,
+      });
   });
   return out;
 };
@@ -79,7 +101,10 @@ const uniqueAddresses: Rule = (inv) => {
     if (n.address === undefined) continue;
     const prev = owner.get(n.address);
     if (prev !== undefined && n.pool === undefined) {
-      out.push({ path: [n.path[0]!, n.path[1]!, "address"], message: `node ${JSON.stringify(n.name)} has address ${n.address}, which node ${JSON.stringify(prev)} already has: every node needs its own address (pool node <pool>-<n> gets firstAddress+n-1)` });
+      out.push({
+        path: [n.path[0]!, n.path[1]!, "address"],
+        message: `node ${JSON.stringify(n.name)} has address ${n.address}, which node ${JSON.stringify(prev)} already has: every node needs its own address (pool node <pool>-<n> gets firstAddress+n-1)`,
+      });
     }
     if (prev === undefined) owner.set(n.address, n.name);
   }

@@ -11,18 +11,30 @@ const binaries: Rule = (inv) => {
   for (const [name, a] of Object.entries(inv.artifacts.binaries)) {
     const base = ["artifacts", "binaries", name];
     if (!KNOWN.includes(name)) {
-      out.push({ path: base, message: `unknown binary ${JSON.stringify(name)}: yagura installs only ${KNOWN.join(", ")}; remove it or fix the name` });
+      out.push({
+        path: base,
+        message: `unknown binary ${JSON.stringify(name)}: yagura installs only ${KNOWN.join(", ")}; remove it or fix the name`,
+      });
       continue;
     }
     if (!/^[0-9a-f]{64}$/.test(a.sha256)) {
       const hint = /^[0-9A-F]{64}$/i.test(a.sha256) ? "write it in lower case" : `it has ${a.sha256.length} characters`;
-      out.push({ path: [...base, "sha256"], message: `sha256 of ${name} must be 64 lower-case hex digits (the output of sha256sum); ${hint}` });
+      out.push({
+        path: [...base, "sha256"],
+        message: `sha256 of ${name} must be 64 lower-case hex digits (the output of sha256sum); ${hint}`,
+      });
     }
     const v = parseKubeVersion(a.version);
     if (a.version === "" || !/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(a.version)) {
-      out.push({ path: [...base, "version"], message: `version of ${name} ${JSON.stringify(a.version)} is not a release number: write e.g. v1.33.5 (etcd: v3.5.17)` });
+      out.push({
+        path: [...base, "version"],
+        message: `version of ${name} ${JSON.stringify(a.version)} is not a release number: write e.g. v1.33.5 (etcd: v3.5.17)`,
+      });
     } else if (name !== "etcd" && cluster && v && (v[0] !== cluster[0] || v[1] !== cluster[1] || v[2] !== cluster[2])) {
-      out.push({ path: [...base, "version"], message: `${name} is version ${a.version} but cluster.kubernetesVersion is ${inv.cluster.kubernetesVersion}: yagura renders flags for the cluster version, so list the same release` });
+      out.push({
+        path: [...base, "version"],
+        message: `${name} is version ${a.version} but cluster.kubernetesVersion is ${inv.cluster.kubernetesVersion}: yagura renders flags for the cluster version, so list the same release`,
+      });
     }
   }
   return out;
@@ -33,18 +45,31 @@ const source: Rule = (inv) => {
   const out: Finding[] = [];
   if (a.source === "mirror") {
     if (a.mirrorUrl === undefined) {
-      out.push({ path: ["artifacts", "source"], message: "source is mirror but there is no mirrorUrl: add mirrorUrl (e.g. https://mirror.example.com/kubernetes; nodes fetch <mirrorUrl>/<version>/<name>) or use source: local" });
+      out.push({
+        path: ["artifacts", "source"],
+        message:
+          "source is mirror but there is no mirrorUrl: add mirrorUrl (e.g. https://mirror.example.com/kubernetes; nodes fetch <mirrorUrl>/<version>/<name>) or use source: local",
+      });
     }
     const missing = COMPONENT_BINARIES.filter((b) => a.binaries[b] === undefined);
     if (missing.length > 0) {
-      out.push({ path: ["artifacts", "binaries"], message: `source is mirror, so nodes need a version and sha256 for every binary they download; missing: ${missing.join(", ")}` });
+      out.push({
+        path: ["artifacts", "binaries"],
+        message: `source is mirror, so nodes need a version and sha256 for every binary they download; missing: ${missing.join(", ")}`,
+      });
     }
   }
   if (a.mirrorUrl !== undefined && !isHttpUrl(a.mirrorUrl)) {
-    out.push({ path: ["artifacts", "mirrorUrl"], message: `mirrorUrl ${JSON.stringify(a.mirrorUrl)} is not an http(s) URL without credentials, query or fragment: write e.g. https://mirror.example.com/kubernetes` });
+    out.push({
+      path: ["artifacts", "mirrorUrl"],
+      message: `mirrorUrl ${JSON.stringify(a.mirrorUrl)} is not an http(s) URL without credentials, query or fragment: write e.g. https://mirror.example.com/kubernetes`,
+    });
   }
   if (!a.installDir.startsWith("/")) {
-    out.push({ path: ["artifacts", "installDir"], message: `installDir ${JSON.stringify(a.installDir)} is a path on the node and must be absolute, e.g. /opt/yagura/bin` });
+    out.push({
+      path: ["artifacts", "installDir"],
+      message: `installDir ${JSON.stringify(a.installDir)} is a path on the node and must be absolute, e.g. /opt/yagura/bin`,
+    });
   }
   return out;
 };

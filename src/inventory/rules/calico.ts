@@ -38,16 +38,25 @@ const ipPools: Rule = (inv) => {
     const base = ["networking", "calico", "ipPools", i];
     if (!c) return;
     if (pod && !(c.base >= pod.base && c.base + c.size <= pod.base + pod.size)) {
-      out.push({ path: [...base, "cidr"], message: `IP pool ${JSON.stringify(p.name)} (${p.cidr}) is not inside podCIDR ${inv.cluster.podCIDR}: kube-proxy and the CNI treat only podCIDR as pod traffic; choose a range inside it or widen podCIDR` });
+      out.push({
+        path: [...base, "cidr"],
+        message: `IP pool ${JSON.stringify(p.name)} (${p.cidr}) is not inside podCIDR ${inv.cluster.podCIDR}: kube-proxy and the CNI treat only podCIDR as pod traffic; choose a range inside it or widen podCIDR`,
+      });
     }
     for (let j = 0; j < i; j++) {
       const o = pools[j];
       if (o && cidrsOverlap(c, o)) {
-        out.push({ path: [...base, "cidr"], message: `IP pool ${JSON.stringify(p.name)} (${p.cidr}) overlaps IP pool ${JSON.stringify(inv.networking.calico.ipPools[j]?.name)}: Calico would hand out the same address twice; make the ranges disjoint` });
+        out.push({
+          path: [...base, "cidr"],
+          message: `IP pool ${JSON.stringify(p.name)} (${p.cidr}) overlaps IP pool ${JSON.stringify(inv.networking.calico.ipPools[j]?.name)}: Calico would hand out the same address twice; make the ranges disjoint`,
+        });
       }
     }
     if (p.blockSize !== undefined && (p.blockSize < 20 || p.blockSize > 32 || p.blockSize < c.prefix)) {
-      out.push({ path: [...base, "blockSize"], message: `IP pool ${JSON.stringify(p.name)} has blockSize ${p.blockSize}: Calico needs 20–32 and at least the pool's own prefix length /${c.prefix}; use ${Math.max(26, c.prefix)}` });
+      out.push({
+        path: [...base, "blockSize"],
+        message: `IP pool ${JSON.stringify(p.name)} has blockSize ${p.blockSize}: Calico needs 20–32 and at least the pool's own prefix length /${c.prefix}; use ${Math.max(26, c.prefix)}`,
+      });
     }
   });
   return out;
@@ -58,29 +67,47 @@ const routeReflectors: Rule = (inv) => {
   const base = ["networking", "calico", "routeReflectors"];
   const out: Finding[] = [];
   if (parseIPv4(rr.clusterId) === undefined) {
-    out.push({ path: [...base, "clusterId"], message: `clusterId ${JSON.stringify(rr.clusterId)} is not a dotted-quad IPv4 value: BGP cluster IDs are written like addresses, e.g. 244.0.0.1` });
+    out.push({
+      path: [...base, "clusterId"],
+      message: `clusterId ${JSON.stringify(rr.clusterId)} is not a dotted-quad IPv4 value: BGP cluster IDs are written like addresses, e.g. 244.0.0.1`,
+    });
   }
   if (!rr.enabled) return out;
   const why = "one reflector is a single point of failure for every BGP route in the cluster";
   if (rr.count < 2) {
-    out.push({ path: [...base, "count"], message: `route reflectors are enabled with count ${rr.count}; ${why}: set count to 2 or more, or enabled: false for a full mesh` });
+    out.push({
+      path: [...base, "count"],
+      message: `route reflectors are enabled with count ${rr.count}; ${why}: set count to 2 or more, or enabled: false for a full mesh`,
+    });
   }
   if (rr.nodes.length === 1) {
-    out.push({ path: [...base, "nodes"], message: `route reflectors are enabled with only one node in nodes; ${why}: name at least 2 nodes, or leave nodes empty to pick them from the control plane` });
+    out.push({
+      path: [...base, "nodes"],
+      message: `route reflectors are enabled with only one node in nodes; ${why}: name at least 2 nodes, or leave nodes empty to pick them from the control plane`,
+    });
   }
   const known = new Map(plannedNodes(inv).map((n) => [n.name, n]));
   const seen = new Set<string>();
   rr.nodes.forEach((name, i) => {
     if (!known.has(name)) {
       const sample = [...known.keys()].slice(0, 5).join(", ");
-      out.push({ path: [...base, "nodes", i], message: `route reflector ${JSON.stringify(name)} is not a node of this inventory (its nodes include ${sample || "none"}; pool nodes are named <pool>-<n>): name an existing node` });
+      out.push({
+        path: [...base, "nodes", i],
+        message: `route reflector ${JSON.stringify(name)} is not a node of this inventory (its nodes include ${sample || "none"}; pool nodes are named <pool>-<n>): name an existing node`,
+      });
     } else if (seen.has(name)) {
-      out.push({ path: [...base, "nodes", i], message: `route reflector ${JSON.stringify(name)} is listed twice: name each reflector once` });
+      out.push({
+        path: [...base, "nodes", i],
+        message: `route reflector ${JSON.stringify(name)} is listed twice: name each reflector once`,
+      });
     }
     seen.add(name);
   });
   if (rr.nodes.length === 0 && rr.count >= 2 && known.size < rr.count) {
-    out.push({ path: [...base, "count"], message: `route reflectors are enabled with count ${rr.count} but the cluster has only ${known.size} node${known.size === 1 ? "" : "s"}: lower count, add nodes, or set enabled: false for a full mesh` });
+    out.push({
+      path: [...base, "count"],
+      message: `route reflectors are enabled with count ${rr.count} but the cluster has only ${known.size} node${known.size === 1 ? "" : "s"}: lower count, add nodes, or set enabled: false for a full mesh`,
+    });
   }
   return out;
 };

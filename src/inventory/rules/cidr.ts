@@ -3,7 +3,12 @@ import type { Finding } from "./index.js";
 import { formatIPv4, parseCidr, parseIPv4, type Cidr } from "../../cluster/net.js";
 
 /** Parses `value` as an IPv4 CIDR, or pushes a finding that says how to fix it. */
-export function cidrOrFinding(path: (string | number)[], value: string, what: string, out: Finding[]): Cidr | undefined {
+export function cidrOrFinding(
+  path: (string | number)[],
+  value: string,
+  what: string,
+  out: Finding[],
+): Cidr | undefined {
   const c = parseCidr(value);
   if (c) return c;
   const m = /^([^/]+)\/(\d{1,2})$/.exec(value);
@@ -17,7 +22,10 @@ export function cidrOrFinding(path: (string | number)[], value: string, what: st
       message: `${what} ${JSON.stringify(value)} has host bits set: a /${prefix} network starts at ${formatIPv4(base)}, so write ${formatIPv4(base)}/${prefix} (or change the prefix length)`,
     });
   } else {
-    out.push({ path, message: `${what} ${JSON.stringify(value)} is not an IPv4 CIDR: write it as a network address and prefix length, e.g. 10.0.0.0/24` });
+    out.push({
+      path,
+      message: `${what} ${JSON.stringify(value)} is not an IPv4 CIDR: write it as a network address and prefix length, e.g. 10.0.0.0/24`,
+    });
   }
   return undefined;
 }
@@ -30,6 +38,11 @@ export function cidrText(c: Cidr): string {
 /** Finding for a value that should be a dotted-quad IPv4 address. */
 export function ipv4Finding(path: (string | number)[], value: string, what: string): Finding[] {
   return parseIPv4(value) === undefined
-    ? [{ path, message: `${what} ${JSON.stringify(value)}: that is not an IPv4 address; write four decimal numbers 0–255 without leading zeros, e.g. 10.0.0.5` }]
+    ? [
+        {
+          path,
+          message: `${what} ${JSON.stringify(value)}: that is not an IPv4 address; write four decimal numbers 0–255 without leading zeros, e.g. 10.0.0.5`,
+        },
+      ]
     : [];
 }

@@ -44,7 +44,10 @@ export function runRules(inv: Inventory): Finding[] {
     try {
       out.push(...rule(inv));
     } catch (err) {
-      out.push({ path: [], message: `internal error in rule ${rule.name} (a bug in yagura): ${(err as Error).message}` });
+      out.push({
+        path: [],
+        message: `internal error in rule ${rule.name} (a bug in yagura): ${(err as Error).message}`,
+      });
     }
   }
   return out;

@@ -9,24 +9,48 @@ const kubernetesVersion: Rule = (inv) => {
   const path = ["cluster", "kubernetesVersion"];
   const s = inv.cluster.kubernetesVersion;
   const v = parseKubeVersion(s);
-  if (!v) return [{ path, message: `kubernetesVersion ${JSON.stringify(s)} is not MAJOR.MINOR.PATCH: write a full release such as "1.33.5" (a leading v is allowed; quote it so YAML keeps it a string)` }];
+  if (!v)
+    return [
+      {
+        path,
+        message: `kubernetesVersion ${JSON.stringify(s)} is not MAJOR.MINOR.PATCH: write a full release such as "1.33.5" (a leading v is allowed; quote it so YAML keeps it a string)`,
+      },
+    ];
   const [maj, min] = v;
   const lo = SUPPORTED_KUBERNETES.min;
   const hi = SUPPORTED_KUBERNETES.max;
   const below = maj < lo[0] || (maj === lo[0] && min < lo[1]);
   const above = maj > hi[0] || (maj === hi[0] && min > hi[1]);
-  if (below || above) return [{ path, message: `Kubernetes ${s} is not supported: yagura renders configuration for ${range}; choose a release in that range` }];
+  if (below || above)
+    return [
+      {
+        path,
+        message: `Kubernetes ${s} is not supported: yagura renders configuration for ${range}; choose a release in that range`,
+      },
+    ];
   return [];
 };
 
 const clusterDomain: Rule = (inv) =>
   isDnsSubdomain(inv.cluster.clusterDomain)
     ? []
-    : [{ path: ["cluster", "clusterDomain"], message: `clusterDomain ${JSON.stringify(inv.cluster.clusterDomain)} is not a DNS domain: use lower-case labels joined by '.', e.g. cluster.local` }];
+    : [
+        {
+          path: ["cluster", "clusterDomain"],
+          message: `clusterDomain ${JSON.stringify(inv.cluster.clusterDomain)} is not a DNS domain: use lower-case labels joined by '.', e.g. cluster.local`,
+        },
+      ];
 
 const bootTaint: Rule = (inv) => {
   const p = labelKeyProblem(inv.cluster.bootTaint);
-  return p ? [{ path: ["cluster", "bootTaint"], message: `bootTaint ${JSON.stringify(inv.cluster.bootTaint)} is not a valid taint key: ${p}` }] : [];
+  return p
+    ? [
+        {
+          path: ["cluster", "bootTaint"],
+          message: `bootTaint ${JSON.stringify(inv.cluster.bootTaint)} is not a valid taint key: ${p}`,
+        },
+      ]
+    : [];
 };
 
 /** The schema checks duration syntax; this checks that the values make sense. */
@@ -35,19 +59,33 @@ const reconcilerTimings: Rule = (inv) => {
   const r = inv.reconciler;
   const watch = parseDuration(r.watchInterval);
   if (watch !== undefined && watch < 10_000) {
-    out.push({ path: ["reconciler", "watchInterval"], message: `watchInterval ${r.watchInterval} is shorter than 10s: each pass opens an SSH session to every node and queries etcd and the API, so a shorter interval overlaps passes; use 10s or more (5m is usual)` });
+    out.push({
+      path: ["reconciler", "watchInterval"],
+      message: `watchInterval ${r.watchInterval} is shorter than 10s: each pass opens an SSH session to every node and queries etcd and the API, so a shorter interval overlaps passes; use 10s or more (5m is usual)`,
+    });
   }
   const renew = parseDuration(r.certRenewBefore);
-  if (renew === 0) out.push({ path: ["reconciler", "certRenewBefore"], message: "certRenewBefore is 0, so certificates would be renewed only after they expire: use a lead time such as 30d" });
+  if (renew === 0)
+    out.push({
+      path: ["reconciler", "certRenewBefore"],
+      message:
+        "certRenewBefore is 0, so certificates would be renewed only after they expire: use a lead time such as 30d",
+    });
   const backup = parseDuration(r.backup.schedule);
   if (backup !== undefined && backup < 60_000) {
-    out.push({ path: ["reconciler", "backup", "schedule"], message: `backup schedule ${r.backup.schedule} is shorter than 1m: an etcd snapshot of a busy cluster can take longer than that; use 1m or more (15m is usual)` });
+    out.push({
+      path: ["reconciler", "backup", "schedule"],
+      message: `backup schedule ${r.backup.schedule} is shorter than 1m: an etcd snapshot of a busy cluster can take longer than that; use 1m or more (15m is usual)`,
+    });
   }
   inv.nodePools.forEach((p, i) => {
     for (const k of ["create", "delete"] as const) {
       const t = p.timeouts[k];
       if (t !== undefined && parseDuration(t) === 0) {
-        out.push({ path: ["nodePools", i, "timeouts", k], message: `timeouts.${k} of 0 would fail every ${k}: remove it for the provider default or give a duration such as 30m` });
+        out.push({
+          path: ["nodePools", i, "timeouts", k],
+          message: `timeouts.${k} of 0 would fail every ${k}: remove it for the provider default or give a duration such as 30m`,
+        });
       }
     }
   });

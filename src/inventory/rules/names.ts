@@ -55,11 +55,15 @@ const storageClassNames: Rule = (inv) => [
   ...(inv.storage.cinder?.storageClasses ?? []).flatMap((c, i) =>
     label(["storage", "cinder", "storageClasses", i, "name"], c.name, "storage class name"),
   ),
-  ...(inv.storage.nfs ? label(["storage", "nfs", "storageClassName"], inv.storage.nfs.storageClassName, "storage class name") : []),
+  ...(inv.storage.nfs
+    ? label(["storage", "nfs", "storageClassName"], inv.storage.nfs.storageClassName, "storage class name")
+    : []),
 ];
 
 const ipPoolNames: Rule = (inv) =>
-  inv.networking.calico.ipPools.flatMap((p, i) => label(["networking", "calico", "ipPools", i, "name"], p.name, "IP pool name"));
+  inv.networking.calico.ipPools.flatMap((p, i) =>
+    label(["networking", "calico", "ipPools", i, "name"], p.name, "IP pool name"),
+  );
 
 const keystoneNamespaces: Rule = (inv) =>
   (inv.keystone?.auth.projectNamespaces ?? []).flatMap((m, i) =>
@@ -86,7 +90,10 @@ const uniqueNodeNames: Rule = (inv) => {
     nodes,
     (n) => n.name,
     (n, first) => {
-      const source = (x: typeof n) => (x.pool === undefined ? `static node ${JSON.stringify(x.name)}` : `pool ${JSON.stringify(inv.nodePools[x.pool]?.name)} (node ${JSON.stringify(x.name)})`);
+      const source = (x: typeof n) =>
+        x.pool === undefined
+          ? `static node ${JSON.stringify(x.name)}`
+          : `pool ${JSON.stringify(inv.nodePools[x.pool]?.name)} (node ${JSON.stringify(x.name)})`;
       return {
         path: n.path,
         message: `node name ${JSON.stringify(n.name)} is used twice: by ${source(first)} and by ${source(n)}; pool nodes are named <pool>-<n>, so rename the static node or the pool`,
@@ -96,15 +103,21 @@ const uniqueNodeNames: Rule = (inv) => {
 };
 
 const uniqueStorageClassNames: Rule = (inv) => {
-  const classes: { name: string; path: (string | number)[] }[] = (inv.storage.cinder?.storageClasses ?? []).map((c, i) => ({
-    name: c.name,
-    path: ["storage", "cinder", "storageClasses", i, "name"],
-  }));
-  if (inv.storage.nfs) classes.push({ name: inv.storage.nfs.storageClassName, path: ["storage", "nfs", "storageClassName"] });
+  const classes: { name: string; path: (string | number)[] }[] = (inv.storage.cinder?.storageClasses ?? []).map(
+    (c, i) => ({
+      name: c.name,
+      path: ["storage", "cinder", "storageClasses", i, "name"],
+    }),
+  );
+  if (inv.storage.nfs)
+    classes.push({ name: inv.storage.nfs.storageClassName, path: ["storage", "nfs", "storageClassName"] });
   return duplicates(
     classes,
     (c) => c.name,
-    (c) => ({ path: c.path, message: `storage class name ${JSON.stringify(c.name)} is used twice: storage classes share one namespace, rename one` }),
+    (c) => ({
+      path: c.path,
+      message: `storage class name ${JSON.stringify(c.name)} is used twice: storage classes share one namespace, rename one`,
+    }),
   );
 };
 
@@ -112,7 +125,10 @@ const uniqueIpPoolNames: Rule = (inv) =>
   duplicates(
     inv.networking.calico.ipPools.map((p, i) => ({ name: p.name, i })),
     (p) => p.name,
-    (p) => ({ path: ["networking", "calico", "ipPools", p.i, "name"], message: `IP pool name ${JSON.stringify(p.name)} is used twice: rename one` }),
+    (p) => ({
+      path: ["networking", "calico", "ipPools", p.i, "name"],
+      message: `IP pool name ${JSON.stringify(p.name)} is used twice: rename one`,
+    }),
   );
 
 /** Rules for names: syntax, length and uniqueness. */

@@ -13,13 +13,18 @@ function cidrFields(inv: Inventory): { path: Path; value: string; what: string }
     { path: ["cluster", "serviceCIDR"], value: inv.cluster.serviceCIDR, what: "serviceCIDR" },
   ];
   const os = inv.openstack;
-  if (os?.network.cidr !== undefined) out.push({ path: ["openstack", "network", "cidr"], value: os.network.cidr, what: "node network CIDR" });
+  if (os?.network.cidr !== undefined)
+    out.push({ path: ["openstack", "network", "cidr"], value: os.network.cidr, what: "node network CIDR" });
   if (os) {
     out.push({ path: ["openstack", "operatorCidr"], value: os.operatorCidr, what: "operatorCidr" });
-    os.apiEndpoint.allowedCidrs.forEach((c, i) => out.push({ path: ["openstack", "apiEndpoint", "allowedCidrs", i], value: c, what: "API allowed CIDR" }));
+    os.apiEndpoint.allowedCidrs.forEach((c, i) =>
+      out.push({ path: ["openstack", "apiEndpoint", "allowedCidrs", i], value: c, what: "API allowed CIDR" }),
+    );
   }
   if (inv.lab) out.push({ path: ["lab", "cidr"], value: inv.lab.cidr, what: "lab CIDR" });
-  inv.networking.calico.ipPools.forEach((p, i) => out.push({ path: ["networking", "calico", "ipPools", i, "cidr"], value: p.cidr, what: "IP pool CIDR" }));
+  inv.networking.calico.ipPools.forEach((p, i) =>
+    out.push({ path: ["networking", "calico", "ipPools", i, "cidr"], value: p.cidr, what: "IP pool CIDR" }),
+  );
   return out;
 }
 
@@ -35,7 +40,12 @@ const cidrsDisjoint: Rule = (inv) => {
     { path: ["cluster", "podCIDR"], what: "podCIDR", c: parseCidr(inv.cluster.podCIDR) },
     { path: ["cluster", "serviceCIDR"], what: "serviceCIDR", c: parseCidr(inv.cluster.serviceCIDR) },
   ];
-  if (inv.openstack?.network.cidr !== undefined) ranges.push({ path: ["openstack", "network", "cidr"], what: "the node network (openstack.network.cidr)", c: parseCidr(inv.openstack.network.cidr) });
+  if (inv.openstack?.network.cidr !== undefined)
+    ranges.push({
+      path: ["openstack", "network", "cidr"],
+      what: "the node network (openstack.network.cidr)",
+      c: parseCidr(inv.openstack.network.cidr),
+    });
   if (inv.lab) ranges.push({ path: ["lab", "cidr"], what: "the lab network (lab.cidr)", c: parseCidr(inv.lab.cidr) });
   const out: Finding[] = [];
   for (let j = 1; j < ranges.length; j++) {
@@ -56,13 +66,20 @@ const cidrsDisjoint: Rule = (inv) => {
 const serviceCidrSize: Rule = (inv) => {
   const c = parseCidr(inv.cluster.serviceCIDR);
   return c && c.prefix < 12
-    ? [{ path: ["cluster", "serviceCIDR"], message: `serviceCIDR is a /${c.prefix}; kube-apiserver refuses a service range larger than /12: use a prefix length of 12 or more, e.g. 10.96.0.0/16` }]
+    ? [
+        {
+          path: ["cluster", "serviceCIDR"],
+          message: `serviceCIDR is a /${c.prefix}; kube-apiserver refuses a service range larger than /12: use a prefix length of 12 or more, e.g. 10.96.0.0/16`,
+        },
+      ]
     : [];
 };
 
 const dnsServers: Rule = (inv) => [
   ...inv.cluster.dnsUpstreams.flatMap((s, i) => ipv4Finding(["cluster", "dnsUpstreams", i], s, "DNS upstream")),
-  ...(inv.openstack?.network.dnsNameservers ?? []).flatMap((s, i) => ipv4Finding(["openstack", "network", "dnsNameservers", i], s, "DNS nameserver")),
+  ...(inv.openstack?.network.dnsNameservers ?? []).flatMap((s, i) =>
+    ipv4Finding(["openstack", "network", "dnsNameservers", i], s, "DNS nameserver"),
+  ),
 ];
 
 /** Rules for CIDRs and resolvers. */

@@ -7,16 +7,39 @@ const network: Rule = (inv) => {
   if (!n) return [];
   const base = ["openstack", "network"];
   if (n.cidr !== undefined && n.existingNetwork !== undefined) {
-    return [{ path: [...base, "existingNetwork"], message: "network has both cidr and existingNetwork: give cidr to have the stack create a network, or existingNetwork plus existingSubnet to use one that exists, not both" }];
+    return [
+      {
+        path: [...base, "existingNetwork"],
+        message:
+          "network has both cidr and existingNetwork: give cidr to have the stack create a network, or existingNetwork plus existingSubnet to use one that exists, not both",
+      },
+    ];
   }
   if (n.cidr === undefined && n.existingNetwork === undefined) {
-    return [{ path: base, message: "network needs either cidr (the stack creates a network and subnet) or existingNetwork plus existingSubnet (use ones that exist): add one of them" }];
+    return [
+      {
+        path: base,
+        message:
+          "network needs either cidr (the stack creates a network and subnet) or existingNetwork plus existingSubnet (use ones that exist): add one of them",
+      },
+    ];
   }
   if (n.existingNetwork !== undefined && n.existingSubnet === undefined) {
-    return [{ path: [...base, "existingNetwork"], message: "existingNetwork needs existingSubnet too: a network can hold several subnets, and the nodes' fixed addresses must come from a known one; name it" }];
+    return [
+      {
+        path: [...base, "existingNetwork"],
+        message:
+          "existingNetwork needs existingSubnet too: a network can hold several subnets, and the nodes' fixed addresses must come from a known one; name it",
+      },
+    ];
   }
   if (n.existingSubnet !== undefined && n.existingNetwork === undefined) {
-    return [{ path: [...base, "existingSubnet"], message: "existingSubnet is only used with existingNetwork: add existingNetwork or remove existingSubnet" }];
+    return [
+      {
+        path: [...base, "existingSubnet"],
+        message: "existingSubnet is only used with existingNetwork: add existingNetwork or remove existingSubnet",
+      },
+    ];
   }
   return [];
 };
@@ -49,7 +72,8 @@ function sshFields(blob: Buffer): Buffer[] | undefined {
 
 /** Why `key` is not an OpenSSH public key line, or undefined. */
 export function sshPublicKeyProblem(key: string): string | undefined {
-  if (/PRIVATE KEY/.test(key)) return "this is a PRIVATE key: never put it in the inventory; paste the one-line contents of the matching .pub file instead";
+  if (/PRIVATE KEY/.test(key))
+    return "this is a PRIVATE key: never put it in the inventory; paste the one-line contents of the matching .pub file instead";
   const parts = key.split(" ");
   const [type, data] = parts;
   if (type === undefined || !KEY_TYPES.includes(type)) {
@@ -73,7 +97,10 @@ const openstackFields: Rule = (inv) => {
   const p = sshPublicKeyProblem(os.sshPublicKey);
   if (p) out.push({ path: ["openstack", "sshPublicKey"], message: `sshPublicKey is not an OpenSSH public key: ${p}` });
   if (os.authUrl !== undefined && !isHttpUrl(os.authUrl)) {
-    out.push({ path: ["openstack", "authUrl"], message: `authUrl ${JSON.stringify(os.authUrl)} is not an http(s) URL: write the Keystone endpoint, e.g. https://keystone.example.com:5000/v3` });
+    out.push({
+      path: ["openstack", "authUrl"],
+      message: `authUrl ${JSON.stringify(os.authUrl)} is not an http(s) URL: write the Keystone endpoint, e.g. https://keystone.example.com:5000/v3`,
+    });
   }
   return out;
 };
@@ -83,21 +110,36 @@ const keystone: Rule = (inv) => {
   if (!k) return [];
   const out: Finding[] = [];
   if (!inv.openstack) {
-    out.push({ path: ["keystone"], message: "the keystone section creates a project and application credentials in an OpenStack cloud, but there is no openstack section: add one or remove keystone" });
+    out.push({
+      path: ["keystone"],
+      message:
+        "the keystone section creates a project and application credentials in an OpenStack cloud, but there is no openstack section: add one or remove keystone",
+    });
   }
   const seen = new Map<string, string>();
   k.auth.projectNamespaces.forEach((m, i) => {
     const prev = seen.get(m.namespace);
     if (prev !== undefined && prev !== m.project) {
-      out.push({ path: ["keystone", "auth", "projectNamespaces", i, "namespace"], message: `namespace ${JSON.stringify(m.namespace)} is mapped from project ${JSON.stringify(prev)} and from ${JSON.stringify(m.project)}: members of both would share it; map each namespace from one project` });
+      out.push({
+        path: ["keystone", "auth", "projectNamespaces", i, "namespace"],
+        message: `namespace ${JSON.stringify(m.namespace)} is mapped from project ${JSON.stringify(prev)} and from ${JSON.stringify(m.project)}: members of both would share it; map each namespace from one project`,
+      });
     }
     seen.set(m.namespace, m.project);
   });
   if (!k.auth.enabled && (k.auth.projectNamespaces.length > 0 || k.auth.roleMappings.length > 0)) {
-    out.push({ path: ["keystone", "auth", "enabled"], message: "keystone.auth has projectNamespaces or roleMappings but enabled is false, so they would be ignored: set enabled: true or remove them" });
+    out.push({
+      path: ["keystone", "auth", "enabled"],
+      message:
+        "keystone.auth has projectNamespaces or roleMappings but enabled is false, so they would be ignored: set enabled: true or remove them",
+    });
   }
   if (inv.storage.cinder && !k.applicationCredentials.includes("cinder-csi")) {
-    out.push({ path: ["keystone", "applicationCredentials"], message: "storage.cinder needs the cinder-csi application credential, which is not listed: add cinder-csi to applicationCredentials" });
+    out.push({
+      path: ["keystone", "applicationCredentials"],
+      message:
+        "storage.cinder needs the cinder-csi application credential, which is not listed: add cinder-csi to applicationCredentials",
+    });
   }
   return out;
 };

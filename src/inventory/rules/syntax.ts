@@ -24,8 +24,12 @@ export function labelKeyProblem(key: string): string | undefined {
       return `its prefix ${JSON.stringify(prefix)} must be a DNS subdomain (lower-case labels joined by '.', at most 253 characters), e.g. node.example.com/role`;
     }
   }
-  if (name.includes("/")) return "it has more than one '/': a key is an optional DNS-subdomain prefix, one '/', and a name (e.g. node.example.com/role)";
-  if (name.length === 0) return prefix === undefined ? "the key is empty" : "the part after the '/' is empty; write a name such as example.com/role";
+  if (name.includes("/"))
+    return "it has more than one '/': a key is an optional DNS-subdomain prefix, one '/', and a name (e.g. node.example.com/role)";
+  if (name.length === 0)
+    return prefix === undefined
+      ? "the key is empty"
+      : "the part after the '/' is empty; write a name such as example.com/role";
   if (name.length > 63) return `the name part is ${name.length} characters; the limit is 63`;
   if (!QUALIFIED_NAME.test(name)) {
     return `the name part ${JSON.stringify(name)} may only hold letters, digits, '-', '_' and '.', beginning and ending with a letter or digit (at most one '/', after an optional DNS-subdomain prefix)`;
@@ -51,7 +55,14 @@ export function isHttpUrl(s: string): boolean {
   } catch {
     return false;
   }
-  return (u.protocol === "https:" || u.protocol === "http:") && u.hostname !== "" && u.username === "" && u.password === "" && u.search === "" && u.hash === "";
+  return (
+    (u.protocol === "https:" || u.protocol === "http:") &&
+    u.hostname !== "" &&
+    u.username === "" &&
+    u.password === "" &&
+    u.search === "" &&
+    u.hash === ""
+  );
 }
 
 /** True for a DNS hostname (RFC 1123, letters case-insensitive). */
