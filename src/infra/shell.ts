@@ -28,8 +28,8 @@ type Arg = string | number | RawShell | readonly (string | number)[];
 
 /**
  * Builds a command line, quoting every interpolation: cmd`mkdir -p ${dir}` with dir = "a b" gives
- * `mkdir -p 'a b'`. Arrays become several quoted words; `raw(...)` and nested `cmd` results are
- * inserted as they are.
+ * `mkdir -p 'a b'`. Arrays become several quoted words; only `raw(...)` fragments (for example
+ * `raw(cmd\`...\`)`, a command built the same way) are inserted as they are.
  */
 export function cmd(strings: TemplateStringsArray, ...args: Arg[]): string {
   let out = strings[0] ?? "";
