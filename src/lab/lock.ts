@@ -13,7 +13,11 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Locks this process holds: the pid in the file cannot tell two callers in one process apart. */
+const held = new Set<string>();
+
 function tryTake(path: string): number | undefined {
+  if (held.has(path)) return process.pid;
   try {
     const fd = openSync(path, "wx", 0o600);
     writeSync(fd, String(process.pid));
@@ -45,13 +49,17 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, waitMs: nu
   const until = Date.now() + waitMs;
   for (;;) {
     const holder = tryTake(path);
-    if (holder === undefined) break;
+    if (holder === undefined) {
+      held.add(path);
+      break;
+    }
     if (Date.now() >= until) onBusy(holder);
     await new Promise((r) => setTimeout(r, 50));
   }
   try {
     return await fn();
   } finally {
+    held.delete(path);
     try {
       unlinkSync(path);
     } catch {
