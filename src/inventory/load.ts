@@ -145,7 +145,7 @@ function describeYamlError(err: unknown): string {
   if (/alias count/i.test(msg))
     return `the document expands more than ${MAX_ALIAS_COUNT} aliases (*name), which looks like an alias bomb; write the values out or use fewer aliases`;
   if (/keys must be unique/i.test(msg))
-    return "a key appears twice in the same mapping: keep one (YAML would silently drop the other)";
+    return "a key appears twice in the same mapping: keep one (many YAML readers would silently use only the last)";
   if (/multiple documents/i.test(msg))
     return "the file holds more than one YAML document (a second ---); an inventory is one document: remove the extra --- and what follows, or merge it";
   return msg.split("\n")[0] ?? msg;
@@ -177,21 +177,43 @@ function keyStart(doc: Document, path: readonly (string | number)[]): number | u
   return isNode(pair?.key) ? pair.key.range?.[0] : undefined;
 }
 
+/** Turns a zod issue into a sentence that says what to write instead. */
 function describeIssue(issue: import("zod").ZodIssue): string {
   switch (issue.code) {
-    case "unrecognized_keys":
-      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys
-        .slice(0, 5)
-        .map((k) => JSON.stringify(k))
-        .join(
-          ", ",
-        )}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ""}: remove it or check its spelling against inventory/README.md`;
+    case "unrecognized_keys": {
+      const shown = issue.keys.slice(0, 5).map((k) => JSON.stringify(k));
+      const more = issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : "";
+      const s = issue.keys.length > 1 ? "s" : "";
+      return `unknown field${s} ${shown.join(", ")}${more}: remove it or check its spelling against inventory/README.md`;
+    }
     case "invalid_type":
       if (issue.received === "undefined") return `required field is missing: add it (expected ${issue.expected})`;
-      return `expected ${issue.expected}, got ${issue.received}`;
+      return `expected ${issue.expected}, got ${issue.received}${typeHint(issue.expected, issue.received)}`;
     case "invalid_enum_value":
       return `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(", ")}, got ${JSON.stringify(issue.received)}`;
+    case "too_small":
+      return issue.type === "array"
+        ? `needs at least ${issue.minimum} entries`
+        : `must be ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}`;
+    case "too_big":
+      return issue.type === "array"
+        ? `may have at most ${issue.maximum} entries`
+        : `must be ${issue.inclusive ? "at most" : "less than"} ${issue.maximum}`;
     default:
       return issue.message;
   }
+}
+
+/** Advice for the type mistakes YAML makes easy: quoted numbers, unquoted versions, scalars for lists. */
+function typeHint(expected: string, received: string): string {
+  if ((expected === "number" || expected === "integer") && received === "string")
+    return ": write the number without quotes";
+  if (expected === "integer" && received === "float") return ": write a whole number";
+  if (expected === "string" && (received === "number" || received === "boolean")) {
+    return ': quote it ("…") so YAML keeps it as text (1.30 would otherwise become 1.3, yes/no become booleans)';
+  }
+  if (expected === "boolean") return ": write true or false, without quotes";
+  if (expected === "array") return ": write a list, e.g. [a, b] or one '- item' per line";
+  if (expected === "object") return ": write a mapping of 'key: value' lines";
+  return "";
 }

@@ -90,6 +90,8 @@ describe("all problems at once", () => {
       [7, "staticNodes[0].role"],
       [8, "reconciler.watchInterval"],
     ]);
+    // The unquoted version gets advice, not just a type name.
+    expect(res.problems[0]!.message).toMatch(/quote it/);
   });
 
   it("reports every rule problem of a file together", () => {

@@ -141,7 +141,9 @@ const rebuildTokenKeys: Rule = (inv) =>
           ? "it has no nodes"
           : p.count === 1
             ? `its only node is ${p.name}-1`
-            : `its nodes are ${p.name}-1 … ${p.name}-${p.count}`;
+            : p.count === 2
+              ? `its nodes are ${p.name}-1 and ${p.name}-2`
+              : `its nodes are ${p.name}-1 … ${p.name}-${p.count}`;
       return [
         {
           path: ["nodePools", i, "rebuildTokens", name],
@@ -184,7 +186,7 @@ const minReadyWorkers: Rule = (inv) => {
   return [
     {
       path: ["cluster", "minReadyWorkers"],
-      message: `minReadyWorkers is ${want} but the inventory has only ${workers} worker${workers === 1 ? "" : "s"}, so no rebuild could ever start: ${workers === 0 ? "set it to 0" : `lower it below ${workers}`}, or add workers`,
+      message: `minReadyWorkers is ${want} but the inventory has only ${workers} worker${workers === 1 ? "" : "s"}, so the cluster can never have that many Ready workers and every rebuild would wait forever: ${workers === 0 ? "set it to 0" : `lower it to at most ${workers - 1} (one worker can then be rebuilt at a time)`}, or add workers`,
     },
   ];
 };

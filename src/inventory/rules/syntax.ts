@@ -30,9 +30,10 @@ export function labelKeyProblem(key: string): string | undefined {
     return prefix === undefined
       ? "the key is empty"
       : "the part after the '/' is empty; write a name such as example.com/role";
-  if (name.length > 63) return `the name part is ${name.length} characters; the limit is 63`;
+  const subject = prefix === undefined ? "the key" : "the name part";
+  if (name.length > 63) return `${subject} is ${name.length} characters; the limit is 63`;
   if (!QUALIFIED_NAME.test(name)) {
-    return `the name part ${JSON.stringify(name)} may only hold letters, digits, '-', '_' and '.', beginning and ending with a letter or digit (at most one '/', after an optional DNS-subdomain prefix)`;
+    return `${subject} ${JSON.stringify(name)} may only hold letters, digits, '-', '_' and '.', beginning and ending with a letter or digit (at most one '/', after an optional DNS-subdomain prefix)`;
   }
   return undefined;
 }
