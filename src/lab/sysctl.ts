@@ -18,7 +18,7 @@ export const GUARDED_SYSCTLS = [
   "kernel/keys/root_maxbytes",
 ] as const;
 
-/** Where the machine-wide record lives (overridable for tests of other machines' layouts). */
+/** The machine-wide dir of all labs: the sysctl record and the network lock (overridable). */
 export const SYSCTL_DIR = process.env.YAGURA_LAB_RUN_DIR ?? "/run/yagura-lab";
 
 interface Registry {

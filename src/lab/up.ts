@@ -16,7 +16,8 @@ import { checkHostClashes, planLab, requirePrerequisites, type LabPlan } from ".
 import { LAUNCH_SCRIPT, NODE_INIT_SCRIPT } from "./scripts.js";
 import { ensureOperatorKey, sshBanner, sshConfigText, updateKnownHosts } from "./ssh.js";
 import { emptyState, readState, writeState, type LabState, type NodeRecord } from "./state.js";
-import { holdSysctls } from "./sysctl.js";
+import { holdSysctls, SYSCTL_DIR } from "./sysctl.js";
+import { withLock } from "./lock.js";
 import { waitFor } from "./procs.js";
 
 /** Options of `labUp`. */
@@ -121,7 +122,20 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
     writeState(ctx.labDir, state);
     await holdSysctls(ctx.labDir);
   }
-  await ensureBridge(ctx, state, plan);
+  // Check and claim the subnet under a machine-wide lock: two labs starting at once with the same
+  // subnet would both pass a check made without it.
+  mkdirSync(SYSCTL_DIR, { recursive: true, mode: 0o700 });
+  await withLock(
+    join(SYSCTL_DIR, "net.lock"),
+    async () => {
+      await checkHostClashes(plan, state.bridge?.name === plan.bridge);
+      await ensureBridge(ctx, state, plan);
+    },
+    30_000,
+    (pid) => {
+      throw new Error(`another lab (pid ${pid}) holds the machine's lab network lock`);
+    },
+  );
   const left = [...(await removeNodes(ctx, state, stale)), ...(await removeNodes(ctx, state, reboot, true))];
   if (left.length > 0) throw new Error(`could not clear stopped or stale nodes:\n  ${left.join("\n  ")}`);
   writeScripts(ctx);
