@@ -81,9 +81,18 @@ const reconcilerTimings: Rule = (inv) => {
   inv.nodePools.forEach((p, i) => {
     for (const k of ["create", "delete"] as const) {
       const t = p.timeouts[k];
-      if (t !== undefined && parseDuration(t) === 0) {
+      if (t === undefined) continue;
+      const path = ["nodePools", i, "timeouts", k];
+      if (/d$/.test(t)) {
+        // Server timeouts go to Terraform, whose durations stop at hours.
+        const hours = (parseDuration(t) ?? 0) / 3_600_000;
         out.push({
-          path: ["nodePools", i, "timeouts", k],
+          path,
+          message: `timeouts.${k} ${t} uses days, which Terraform does not accept: write hours or minutes, e.g. ${hours}h`,
+        });
+      } else if (parseDuration(t) === 0) {
+        out.push({
+          path,
           message: `timeouts.${k} of 0 would fail every ${k}: remove it for the provider default or give a duration such as 30m`,
         });
       }

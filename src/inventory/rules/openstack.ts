@@ -96,6 +96,28 @@ const openstackFields: Rule = (inv) => {
   const out: Finding[] = [];
   const p = sshPublicKeyProblem(os.sshPublicKey);
   if (p) out.push({ path: ["openstack", "sshPublicKey"], message: `sshPublicKey is not an OpenSSH public key: ${p}` });
+  if (os.apiEndpoint.floatingIp && os.apiEndpoint.type !== "loadbalancer") {
+    out.push({
+      path: ["openstack", "apiEndpoint", "floatingIp"],
+      message:
+        "floatingIp needs apiEndpoint.type: loadbalancer: with local-proxy there is no load balancer to attach it to; set type: loadbalancer or remove floatingIp",
+    });
+  }
+  // The security groups refuse a world-open SSH or API; say so here, with a line, before synth does.
+  if (os.operatorCidr.endsWith("/0")) {
+    out.push({
+      path: ["openstack", "operatorCidr"],
+      message: `operatorCidr ${os.operatorCidr} opens SSH to every address: name the operators' network, e.g. 203.0.113.0/24`,
+    });
+  }
+  os.apiEndpoint.allowedCidrs.forEach((c, i) => {
+    if (c.endsWith("/0")) {
+      out.push({
+        path: ["openstack", "apiEndpoint", "allowedCidrs", i],
+        message: `allowedCidrs entry ${c} opens the Kubernetes API to every address: list the networks that need it`,
+      });
+    }
+  });
   if (os.authUrl !== undefined && !isHttpUrl(os.authUrl)) {
     out.push({
       path: ["openstack", "authUrl"],
@@ -116,6 +138,14 @@ const keystone: Rule = (inv) => {
         "the keystone section creates a project and application credentials in an OpenStack cloud, but there is no openstack section: add one or remove keystone",
     });
   }
+  k.applicationCredentials.forEach((c, i) => {
+    if (k.applicationCredentials.indexOf(c) !== i) {
+      out.push({
+        path: ["keystone", "applicationCredentials", i],
+        message: `application credential ${c} is listed twice: list each integration once`,
+      });
+    }
+  });
   const seen = new Map<string, string>();
   k.auth.projectNamespaces.forEach((m, i) => {
     const prev = seen.get(m.namespace);
