@@ -75,6 +75,19 @@ const serviceCidrSize: Rule = (inv) => {
     : [];
 };
 
+/** The lab bridge takes the first host address; a /31 or /32 leaves no room for a node. */
+const labCidrSize: Rule = (inv) => {
+  const c = inv.lab ? parseCidr(inv.lab.cidr) : undefined;
+  return c && c.prefix > 30
+    ? [
+        {
+          path: ["lab", "cidr"],
+          message: `lab.cidr is a /${c.prefix}, which has no host address left once the bridge takes the first: use a prefix length of 30 or less, e.g. 10.77.0.0/24`,
+        },
+      ]
+    : [];
+};
+
 const dnsServers: Rule = (inv) => [
   ...inv.cluster.dnsUpstreams.flatMap((s, i) => ipv4Finding(["cluster", "dnsUpstreams", i], s, "DNS upstream")),
   ...(inv.openstack?.network.dnsNameservers ?? []).flatMap((s, i) =>
@@ -83,4 +96,4 @@ const dnsServers: Rule = (inv) => [
 ];
 
 /** Rules for CIDRs and resolvers. */
-export const networkRules: readonly Rule[] = [cidrsValid, cidrsDisjoint, serviceCidrSize, dnsServers];
+export const networkRules: readonly Rule[] = [cidrsValid, cidrsDisjoint, serviceCidrSize, labCidrSize, dnsServers];
