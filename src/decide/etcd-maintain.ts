@@ -14,6 +14,7 @@ import { controlPlane, type ClusterSpec, type NodeSpec } from "../cluster/spec.j
 import { ETCD } from "../ops/etcd/layout.js";
 import { etcdAddMemberOp, etcdPromoteOp, etcdRemoveMemberOp, type MembershipOptions } from "../ops/etcd/membership.js";
 import { etcdRestartOp } from "../ops/etcd/restart.js";
+import { supervisorFor } from "../supervisor/index.js";
 import type { Decision, DecideOptions } from "./types.js";
 import { etcdRunning, hasEtcdData, isReachable, isStarted, memberOf, nodeStatus } from "./predicates.js";
 
@@ -100,11 +101,12 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
     const r = refuse(what, m);
     if (r) return r;
     if (!keepsQuorum(members, m, true)) return quorumRefusal(what);
+    // A node demoted to worker is still ours: stop its etcd too. A node gone from the inventory
+    // is not reachable through the pool, so only its membership is removed.
     const node = spec.nodes.find((x) => x.name === m.name && status.nodes[x.name]?.reachable);
-    const on = node ? { name: node.name, supervisor: o.desired.etcd[node.name]?.supervisor } : undefined;
     return {
       phase: "etcd-remove-member",
-      ops: [etcdRemoveMemberOp(m.id, label(m), on?.supervisor ? { name: on.name, supervisor: on.supervisor } : undefined, mo)],
+      ops: [etcdRemoveMemberOp(m.id, label(m), node ? { name: node.name, supervisor: supervisorFor(node) } : undefined, mo)],
       message: what,
     };
   }

@@ -86,6 +86,17 @@ describe("decide", () => {
     expect(status).toEqual(copy);
   });
 
+  it("a member whose node was demoted to worker is removed and its etcd stopped there", () => {
+    const spec = testSpec(3, 1);
+    const desired = testDesired(spec);
+    const status = statusBuilder(spec, desired).provisioned().etcd().member("w1").build();
+    const d = decide(spec, status, { now, desired, scope: "etcd" });
+    expect(d.phase).toBe("etcd-remove-member");
+    const names: string[] = [];
+    for (let c = d.ops[0]!.nextCommand(); c; c = d.ops[0]!.nextCommand()) names.push(`${c.name}@${c.target}`);
+    expect(names).toEqual(["remove-member@etcd", "stop-and-set-aside@w1"]);
+  });
+
   it("drifted run script makes the files op forget the fingerprint first", () => {
     const desired = testDesired(s3);
     const status = statusBuilder(s3, desired).provisioned().etcd().file("cp2", "/etc/yagura/sv/etcd/run", "f".repeat(64)).build();

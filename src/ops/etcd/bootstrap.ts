@@ -8,8 +8,8 @@
  */
 import { parallelCommand, sequenceOp, type Op } from "../types.js";
 import type { EtcdNodeDesired } from "./desired.js";
-import { bootstrapEnv, ETCD, peerURL } from "./layout.js";
-import { startEtcd } from "./steps.js";
+import { bootstrapEnv, peerURL } from "./layout.js";
+import { startEtcd, writeBootstrapEnv } from "./steps.js";
 
 /** Bootstraps etcd on `targets`; `members` is the whole initial cluster (every control-plane node). */
 export function etcdBootstrapOp(members: readonly EtcdNodeDesired[], targets: readonly EtcdNodeDesired[], token: string): Op {
@@ -22,8 +22,7 @@ export function etcdBootstrapOp(members: readonly EtcdNodeDesired[], targets: re
   const names = targets.map((t) => t.node.name);
   return sequenceOp("etcd-bootstrap", names, [
     parallelCommand("write-bootstrap-env", names, async (ctx, node) => {
-      await ctx.shell.run(node, `mkdir -p /etc/yagura/etcd`);
-      await ctx.shell.upload(node, ETCD.envFile, env, { mode: 0o644 });
+      await writeBootstrapEnv(ctx, node, env);
     }),
     parallelCommand("start-etcd", names, async (ctx, node) => {
       const t = byName.get(node)!;

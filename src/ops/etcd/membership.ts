@@ -7,8 +7,8 @@
  */
 import { command, sequenceOp, type Op } from "../types.js";
 import type { EtcdNodeDesired } from "./desired.js";
-import { bootstrapEnv, ETCD, peerURL } from "./layout.js";
-import { pollUntil, startEtcd, stopAndSetAside, withAdmin } from "./steps.js";
+import { bootstrapEnv, peerURL } from "./layout.js";
+import { pollUntil, startEtcd, stopAndSetAside, withAdmin, writeBootstrapEnv } from "./steps.js";
 import type { Supervisor } from "../../supervisor/types.js";
 
 /** Options shared by membership ops. */
@@ -47,8 +47,7 @@ export function etcdAddMemberOp(target: EtcdNodeDesired, moveAside: boolean, o: 
       }),
     ),
     command("write-bootstrap-env", node, async (ctx) => {
-      await ctx.shell.run(node, `mkdir -p /etc/yagura/etcd`);
-      await ctx.shell.upload(node, ETCD.envFile, bootstrapEnv(initial, "existing", o.token), { mode: 0o644 });
+      await writeBootstrapEnv(ctx, node, bootstrapEnv(initial, "existing", o.token));
     }),
     command("start-etcd", node, (ctx) => startEtcd(ctx, node, target.supervisor, target.fingerprint)),
   );

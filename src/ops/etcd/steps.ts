@@ -19,6 +19,12 @@ export async function restartEtcd(ctx: OpContext, node: string, sup: Supervisor,
   await recordFingerprint(ctx, node, fingerprint);
 }
 
+/** Writes the bootstrap env file (initial-cluster settings for etcd's first start). */
+export async function writeBootstrapEnv(ctx: OpContext, node: string, content: string): Promise<void> {
+  await ctx.shell.run(node, `mkdir -p ${shq(posix.dirname(ETCD.envFile))}`);
+  await ctx.shell.upload(node, ETCD.envFile, content, { mode: 0o644 });
+}
+
 /** Writes the fingerprint file next to the component. */
 export async function recordFingerprint(ctx: OpContext, node: string, fingerprint: string): Promise<void> {
   const path = fingerprintPath(ETCD.component);
