@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { loadInventory, parseInventory } from "../../src/inventory/load.js";
 import { formatProblem } from "../../src/inventory/problem.js";
 import { expandNodes } from "../../src/cluster/spec.js";
+import { inventorySchema } from "../../src/inventory/schema.js";
+import { z } from "zod";
 
 const FIXTURES = resolve(import.meta.dirname, "../fixtures/inventory");
 const files = readdirSync(FIXTURES).sort();
@@ -51,7 +53,35 @@ describe("inventory fixtures", () => {
   });
 });
 
+/** Dotted paths of every leaf field of a zod schema (arrays as `[]`). */
+function schemaFields(t: z.ZodTypeAny, path = ""): string[] {
+  let s = t;
+  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s._def.innerType as z.ZodTypeAny;
+  if (s instanceof z.ZodArray) return schemaFields(s.element as z.ZodTypeAny, `${path}[]`);
+  if (s instanceof z.ZodObject) {
+    return Object.entries(s.shape as Record<string, z.ZodTypeAny>).flatMap(([k, v]) =>
+      schemaFields(v, path ? `${path}.${k}` : k),
+    );
+  }
+  return [path];
+}
+
 describe("inventory/README.md", () => {
+  it("documents every field of the schema", () => {
+    const readme = readFileSync(resolve(import.meta.dirname, "../../inventory/README.md"), "utf8").replace(
+      /```[\s\S]*?```/g,
+      "",
+    );
+    const code = [...readme.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+    const fields = schemaFields(inventorySchema);
+    expect(fields.length).toBeGreaterThan(90);
+    const missing = fields.filter((f) => {
+      const last = f.split(".").pop()!.replace("[]", "");
+      return !code.some((c) => new RegExp(`(^|[.{ ,/])${last}\\b`).test(c));
+    });
+    expect(missing).toEqual([]);
+  });
+
   it("its short complete example is valid and yields the nodes it describes", () => {
     const readme = readFileSync(resolve(import.meta.dirname, "../../inventory/README.md"), "utf8");
     const m = /## A short complete example\n\n```yaml\n([\s\S]*?)```/.exec(readme);
