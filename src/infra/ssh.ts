@@ -224,18 +224,21 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
 function hostKeyError(t: SshTarget, where: string, expected: string[], presented: Buffer, known: KnownHosts) {
   const name = knownHostsName(t.host, t.port);
   const got = fingerprint(presented);
+  const details = { node: t.name, expected, presented: got, knownHostsPath: known.path };
   if (known.isRevoked(presented)) {
-    return new HostKeyMismatchError(`${where}: host key ${got} is marked @revoked in ${known.path}`);
+    return new HostKeyMismatchError(`${where}: host key ${got} is marked @revoked in ${known.path}`, details);
   }
   if (expected.length === 0) {
     return new HostKeyMismatchError(
       `${where}: no host key for ${name} is pinned in ${known.path}; the server presents ${got}. ` +
         `Add the node's key to that file once you have checked the fingerprint on the node's console.`,
+      details,
     );
   }
   return new HostKeyMismatchError(
     `${where}: host key changed: expected ${expected.join(" or ")}, the server presents ${got}. ` +
       `If the node was rebuilt, replace the line for ${name} in ${known.path}; otherwise treat it as an attack.`,
+    details,
   );
 }
 

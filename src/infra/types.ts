@@ -56,6 +56,18 @@ export class CommandTimeoutError extends CommandError {
 /** A node whose SSH host key differs from the pinned one: that node stops, the others go on. */
 export class HostKeyMismatchError extends Error {
   override readonly name = "HostKeyMismatchError";
+  constructor(
+    message: string,
+    /** What was pinned and what was shown (SHA256 fingerprints), for reporters that offer the fix. */
+    readonly details?: {
+      readonly node: string;
+      readonly expected: readonly string[];
+      readonly presented: string;
+      readonly knownHostsPath: string;
+    },
+  ) {
+    super(message);
+  }
 }
 
 /** A node that cannot be reached (connect refused, timeout, auth failure). */

@@ -163,6 +163,7 @@ describe("ssh pool", () => {
     expect(msg).toContain("cp-1");
     expect(msg).toContain(wrong);
     expect(msg).toMatch(/expected SHA256:[A-Za-z0-9+/]{43}, the server presents SHA256:[A-Za-z0-9+/]{43}/);
+    expect((e as HostKeyMismatchError).details).toMatchObject({ node: "cp-1", knownHostsPath: wrong, expected: [expect.stringMatching(/^SHA256:/)] });
     // Remembered for the pass: the second call fails the same way without another handshake.
     await expect(p.exec("cp-1", "true")).rejects.toBe(e);
     expect(p.roundTrips.get("cp-1")).toBeUndefined();
