@@ -2,7 +2,7 @@
 import { labContext, type LabOptions } from "./context.js";
 import { tryRun, type RunResult } from "./exec.js";
 import { isOurs, PID1_NAMES } from "./procs.js";
-import { sshExec } from "./ssh.js";
+import { routedViaBridge, sshExec } from "./ssh.js";
 import { readState, type NodeRecord } from "./state.js";
 
 function nodeRecord(env: string, node: string, opts: LabOptions): { rec: NodeRecord; ctx: ReturnType<typeof labContext> } {
@@ -13,8 +13,10 @@ function nodeRecord(env: string, node: string, opts: LabOptions): { rec: NodeRec
 }
 
 /** Runs `command` as root on lab node `node` over ssh with the pinned host key. */
-export function labExec(env: string, node: string, command: string, opts: LabOptions & { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function labExec(env: string, node: string, command: string, opts: LabOptions & { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   const { rec, ctx } = nodeRecord(env, node, opts);
+  const bridge = readState(ctx.labDir)?.bridge?.name ?? "";
+  if (!(await routedViaBridge(rec.address, bridge))) throw new Error(`lab ${env}: ${rec.address} is not reached through bridge ${bridge}; run lab up`);
   return sshExec(ctx.paths.sshKey, ctx.paths.knownHosts, rec.address, command, opts);
 }
 

@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { connect } from "node:net";
 import { dirname } from "node:path";
 import { run, tryRun, type RunResult } from "./exec.js";
+import { linkExists } from "./node.js";
 
 /** Creates the operator key if missing; returns its public key line. */
 export async function ensureOperatorKey(keyFile: string, comment: string): Promise<string> {
@@ -105,4 +106,16 @@ export function sshBanner(address: string, timeoutMs = 1000): Promise<boolean> {
     sock.on("error", () => done(false));
     sock.on("end", () => done(false));
   });
+}
+
+/**
+ * True when the host reaches `address` through the lab's bridge. Checked before any connection:
+ * with the bridge gone, the host would route a node address out of the machine instead.
+ */
+export async function routedViaBridge(address: string, bridge: string): Promise<boolean> {
+  if (!linkExists(bridge)) return false;
+  const r = await tryRun(["ip", "-j", "route", "get", address]);
+  if (r.code !== 0) return false;
+  const routes = JSON.parse(r.stdout) as { dev?: string; gateway?: string }[];
+  return routes.length > 0 && routes.every((x) => x.dev === bridge && !x.gateway);
 }

@@ -6,7 +6,7 @@ import { labContext, type LabOptions } from "./context.js";
 import { mapLimit } from "./exec.js";
 import { netnsExists } from "./node.js";
 import { isOurs, PID1_NAMES } from "./procs.js";
-import { sshExec } from "./ssh.js";
+import { routedViaBridge, sshExec } from "./ssh.js";
 import { readState } from "./state.js";
 
 /** One runit service on a node, as `sv status` reports it. */
@@ -62,8 +62,11 @@ export async function labStatus(env: string, opts: LabOptions = {}): Promise<Lab
   if (!state) return { env, up: false, nodes: [] };
   const nodes = await mapLimit(Object.values(state.nodes), 8, async (r): Promise<LabNodeStatus> => {
     const alive = isOurs(r.pid1, PID1_NAMES);
-    const res = alive ? await sshExec(ctx.paths.sshKey, ctx.paths.knownHosts, r.address, SERVICES, { timeoutMs: 10_000 }) : undefined;
+    const routed = state.bridge ? await routedViaBridge(r.address, state.bridge.name) : false;
+    const res =
+      alive && routed ? await sshExec(ctx.paths.sshKey, ctx.paths.knownHosts, r.address, SERVICES, { timeoutMs: 10_000 }) : undefined;
     const sshd = res?.code === 0;
+    const why = !alive ? "PID 1 is not running" : !routed ? `no route to ${r.address} through bridge ${state.bridge?.name} (run lab up)` : undefined;
     return {
       name: r.name,
       address: r.address,
@@ -71,7 +74,7 @@ export async function labStatus(env: string, opts: LabOptions = {}): Promise<Lab
       pid1: r.pid1,
       pid1Alive: alive,
       sshd,
-      sshError: res && !sshd ? res.stderr.trim().split("\n").pop() : alive ? undefined : "PID 1 is not running",
+      sshError: res && !sshd ? res.stderr.trim().split("\n").pop() : why,
       services: sshd ? parseSvStatus(res!.stdout) : [],
     };
   });

@@ -6,6 +6,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterSpec } from "../cluster/spec.js";
+import { UserError } from "../cli/errors.js";
 import { ensureGroupDirs } from "./cgroup.js";
 import { labContext, type LabContext, type LabOptions } from "./context.js";
 import { removeNodes, teardown, withLabLock } from "./down.js";
@@ -14,7 +15,7 @@ import { awaitPid1, createNode, linkExists, nodeHealthy, type NodeContext } from
 import { buildPauseImage, pauseUnavailable } from "./pause.js";
 import { checkHostClashes, planLab, requirePrerequisites, type LabPlan } from "./preflight.js";
 import { LAUNCH_SCRIPT, NODE_INIT_SCRIPT } from "./scripts.js";
-import { ensureOperatorKey, sshBanner, sshConfigText, updateKnownHosts } from "./ssh.js";
+import { ensureOperatorKey, routedViaBridge, sshBanner, sshConfigText, updateKnownHosts } from "./ssh.js";
 import { emptyState, readState, writeState, type LabState, type NodeRecord } from "./state.js";
 import { holdSysctls, SYSCTL_DIR } from "./sysctl.js";
 import { withLock } from "./lock.js";
@@ -48,8 +49,11 @@ export interface LabUpResult {
 }
 
 async function ensureBridge(ctx: LabContext, state: LabState, plan: LabPlan): Promise<void> {
-  if (state.bridge && state.bridge.name !== plan.bridge) {
-    throw new Error(`lab ${ctx.env} runs on bridge ${state.bridge.name}; run \`yagura lab down ${ctx.env}\` before changing lab.bridge`);
+  const b = state.bridge;
+  if (b && (b.name !== plan.bridge || b.address !== plan.bridgeAddress || b.prefix !== plan.prefix)) {
+    throw new UserError(
+      `lab ${ctx.env} runs on bridge ${b.name} ${b.address}/${b.prefix}; run \`yagura lab down ${ctx.env}\` before changing lab.bridge or lab.cidr`,
+    );
   }
   state.bridge = { name: plan.bridge, address: plan.bridgeAddress, prefix: plan.prefix };
   writeState(ctx.labDir, state);
@@ -90,9 +94,10 @@ export async function labUp(spec: ClusterSpec, opts: LabUpOptions = {}): Promise
     try {
       return await bringUp(ctx, state, plan, opts, created);
     } catch (err) {
-      ctx.progress(`lab ${spec.env}: failed; removing what this run created`);
+      const fresh = !prior || Object.keys(prior.nodes).length === 0;
+      if (fresh || created.length > 0) ctx.progress(`lab ${spec.env}: failed; removing what this run created`);
       const cleanup = async () => {
-        if (!prior || Object.keys(prior.nodes).length === 0) await teardown(ctx, state);
+        if (fresh) await teardown(ctx, state);
         else await removeNodes(ctx, state, created.map((n) => state.nodes[n]!).filter(Boolean));
       };
       // The original failure is what the caller needs; a cleanup that fell short is reported next to it.
@@ -130,6 +135,8 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
     async () => {
       await checkHostClashes(plan, state.bridge?.name === plan.bridge);
       await ensureBridge(ctx, state, plan);
+      // Re-attach kept nodes: a bridge deleted and created again has lost its ports.
+      if (keep.length > 0) await run(["ip", "-batch", "-"], { input: keep.map((r) => `link set ${r.veth} master ${plan.bridge} up\n`).join("") });
     },
     30_000,
     (pid) => {
@@ -193,6 +200,8 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
   writeSshFiles(ctx, state, stale.map((r) => r.address));
 
   if (opts.waitForSsh !== false) {
+    const stray = (await Promise.all(plan.nodes.map(async (n) => ((await routedViaBridge(n.address, plan.bridge)) ? [] : [n.address])))).flat();
+    if (stray.length > 0) throw new Error(`the host does not route ${stray.join(", ")} through bridge ${plan.bridge}; check \`ip route get ${stray[0]}\``);
     const pending = new Set(plan.nodes.map((n) => n.address));
     const limitMs = 60_000 + 500 * plan.nodes.length; // a loaded 2-core machine boots 30 nodes slowly
     const ok = await waitFor(() => pending.size === 0, limitMs, 50, async () => {
