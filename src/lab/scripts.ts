@@ -40,6 +40,8 @@ mkdir -p /var/lib/containerd
 mount --bind "$root/data/containerd" /var/lib/containerd
 
 # Services the host's own runit would start (ssh, syslog) are not this node's: hide them here.
+# Only ever on the node's overlay: never let a removal reach the host's /etc.
+[ "$(stat -f -c %T /etc)" = overlayfs ] || { echo "node-init: /etc is not an overlay here; stopping" >&2; exit 1; }
 for s in /etc/service/* /etc/service/.[!.]*; do
   [ -e "$s" ] || [ -L "$s" ] || continue
   b=\${s##*/}
