@@ -98,6 +98,8 @@ export function createEtcdAdmin(endpoints: string[], tls: EtcdTls, opts: EtcdAdm
   const client = new Etcd3(clientOptions(endpoints, tls, opts.callTimeoutMs ?? 10_000));
 
   return {
+    // etcd 3.4 answers MemberList from the contacted member's view (3.5 added a linearizable
+    // option), so a change committed a moment ago may not show yet; the next pass sees it.
     async members() {
       const r = await client.cluster.memberList({});
       return r.members.map(toMember);
