@@ -1,0 +1,40 @@
+/**
+ * The Kubernetes version a rendering targets, parsed once. Every version switch in src/k8s reads a
+ * `KubeVersion`, never the raw string, so an unsupported version fails in one place with one message.
+ */
+import { SUPPORTED_KUBERNETES } from "../inventory/schema.js";
+import { parseKubeVersion } from "../inventory/rules/syntax.js";
+
+/** A parsed, supported Kubernetes release. */
+export interface KubeVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+  /** As written, with a leading v (v1.33.5). */
+  readonly text: string;
+}
+
+const fmt = (v: readonly [number, number]) => `${v[0]}.${v[1]}`;
+
+/** Parses `1.33.5` / `v1.33.5`; throws when malformed or outside SUPPORTED_KUBERNETES. */
+export function kubeVersion(s: string): KubeVersion {
+  const v = parseKubeVersion(s);
+  const { min, max } = SUPPORTED_KUBERNETES;
+  if (!v) {
+    throw new Error(`Kubernetes version ${JSON.stringify(s)} is not a release number: write e.g. v1.33.5 in cluster.kubernetesVersion`);
+  }
+  const [major, minor, patch] = v;
+  const below = major < min[0] || (major === min[0] && minor < min[1]);
+  const above = major > max[0] || (major === max[0] && minor > max[1]);
+  if (below || above) {
+    throw new Error(
+      `Kubernetes ${major}.${minor} is not supported: yagura renders configuration for ${fmt(min)} to ${fmt(max)}; change cluster.kubernetesVersion`,
+    );
+  }
+  return { major, minor, patch, text: `v${major}.${minor}.${patch}` };
+}
+
+/** True when `v` is 1.<minor> or later. */
+export function atLeast(v: KubeVersion, minor: number): boolean {
+  return v.major > 1 || (v.major === 1 && v.minor >= minor);
+}
