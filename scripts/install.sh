@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what yagura needs on a Debian 12 machine: the Debian packages the lab and the reconciler
-# run (sshd, etcd, runit, iproute2, containerd …) and the npm dependencies (which generate the
+# run (sshd, etcd, runit, iproute2, containerd …; gcc and libc6-dev build the lab's static pause binary) and the npm dependencies (which generate the
 # OpenStack bindings in .gen/). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(etcd-server etcd-client openssh-server openssh-client runit iproute2 iputils-ping openssl
-      containerd runc containernetworking-plugins iptables)
+      containerd runc containernetworking-plugins iptables gcc libc6-dev)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -10,8 +10,8 @@ import { registerExtraCommands } from "./commands.js";
 export function buildProgram(): Command {
   const program = new Command("yagura")
     .description(
-      "Kubernetes on OpenStack: CDKTF stacks create the nodes (cdktf deploy <env>); yagura bootstraps and\n" +
-        "repairs the cluster over SSH, etcd and the Kubernetes API.\n\n" +
+      "Kubernetes on OpenStack. CDKTF stacks create the nodes (cdktf deploy <env>); " +
+        "yagura bootstraps and repairs the cluster over SSH, etcd and the Kubernetes API.\n\n" +
         "ENV is the name of a file under inventory/ (lab, example) or a path to an inventory YAML file.",
     )
     .option("--inventory-dir <dir>", "directory that holds the environments", undefined)

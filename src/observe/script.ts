@@ -35,7 +35,7 @@ export function observeScript(plan: ObservePlan): string {
   plan.components.forEach((c, i) => {
     out.push(`printf '${i ? "," : ""}{"state":'`);
     out.push(plan.supervisor.observeSnippet(c));
-    out.push(`fp=$(tr -cd 0-9a-f < ${shq(fingerprintPath(c))} 2>/dev/null | cut -c1-64); printf ',"fingerprint":"%s"}' "$fp"`);
+    out.push(`fp=$(tr -cd 0-9a-f 2>/dev/null < ${shq(fingerprintPath(c))} | cut -c1-64); printf ',"fingerprint":"%s"}' "$fp"`);
   });
   const d = shq(plan.etcdDataDir);
   out.push(`dp=false; hm=false; [ -d ${d} ] && dp=true; [ -d ${d}/member ] && hm=true`);
