@@ -131,7 +131,9 @@ export function serviceCondition(component: string, s: ServiceStatus | undefined
 /** Conditions of the etcd cluster: Healthy and InSync. */
 export function etcdConditions(etcd: EtcdClusterStatus): Condition[] {
   if (etcd.members.length === 0) {
-    return [{ type: "EtcdHealthy", status: "Unknown", reason: "NoMembers", message: etcd.error ?? "no etcd member answered" }];
+    return [
+      { type: "EtcdHealthy", status: "Unknown", reason: "NoMembers", message: etcd.error ?? "no etcd member answered" },
+    ];
   }
   const voting = votingMembers(etcd);
   const healthy = voting.filter((m) => m.healthy).length;
@@ -144,14 +146,27 @@ export function etcdConditions(etcd: EtcdClusterStatus): Condition[] {
           type: "EtcdHealthy",
           status: sick.length ? "False" : "True",
           reason: sick.length ? "MembersUnhealthy" : "AllHealthy",
-          message: `${healthy}/${voting.length} voting members healthy` + (sick.length ? `; unhealthy: ${sick.join(", ")}` : ""),
+          message:
+            `${healthy}/${voting.length} voting members healthy` +
+            (sick.length ? `; unhealthy: ${sick.join(", ")}` : ""),
         }
-      : { type: "EtcdHealthy", status: "False", reason: "NoQuorum", message: `${healthy}/${voting.length} voting members healthy` },
+      : {
+          type: "EtcdHealthy",
+          status: "False",
+          reason: "NoQuorum",
+          message: `${healthy}/${voting.length} voting members healthy`,
+        },
     lagging.length
       ? { type: "EtcdInSync", status: "False", reason: "Lagging", message: `behind the leader: ${lagging.join(", ")}` }
       : { type: "EtcdInSync", status: "True", reason: "InSync", message: "every healthy member is in sync" },
     learners.length
-      ? { type: "EtcdLearners", status: "True", reason: "Learners", message: `learners: ${learners.join(", ")}` }
-      : { type: "EtcdLearners", status: "False", reason: "None", message: "no learner" },
+      ? // A learner is a membership change in progress: the next pass promotes it.
+        {
+          type: "EtcdVotersOnly",
+          status: "False",
+          reason: "LearnersPending",
+          message: `learners awaiting promotion: ${learners.join(", ")}`,
+        }
+      : { type: "EtcdVotersOnly", status: "True", reason: "NoLearners", message: "every member is a voter" },
   ];
 }
