@@ -32,7 +32,26 @@ function printEvent(e: LoopEvent): void {
   else console.log(`  ✗ ${e.op} at ${e.command}: ${e.error}`);
 }
 
-const cond = (c: Condition) => `${c.status === "True" ? "✓" : c.status === "False" ? "✗" : "?"} ${c.type}: ${c.reason} — ${c.message}`;
+const cond = (c: Condition) =>
+  `${c.status === "True" ? "✓" : c.status === "False" ? "✗" : "?"} ${c.type}: ${c.reason} — ${c.message}`;
+
+type Spec = ReturnType<typeof requireSpec>;
+type Material = Awaited<ReturnType<ReturnType<typeof session>["prepare"]>>;
+
+/** Runs one observe pass (PKI material, SSH pool, etcd client), hands its result to `use`, closes it. */
+async function withObservation(
+  s: Spec,
+  use: (status: Awaited<ReturnType<typeof observe>>, desired: Material["desired"]) => void,
+): Promise<void> {
+  const io = session(s, { inventoryFile: s.file });
+  const m = await io.prepare(new Date());
+  const pass = io.open(m);
+  try {
+    use(await observe(s, m.desired, pass), m.desired);
+  } finally {
+    await pass.close();
+  }
+}
 
 /** Registers reconcile, plan, status and history. */
 export function registerReconcileCommands(program: Command): void {
@@ -58,7 +77,9 @@ export function registerReconcileCommands(program: Command): void {
         const records = recordWriter(io.paths.records, lock.token, () => lock.check());
         if (lock.tookOver) {
           const n = cancelUnfinished(io.paths.records, records, new Date());
-          console.log(`took over a stale lock from pid ${lock.tookOver.pid} (token ${lock.tookOver.token}); ${n} unfinished op(s) marked cancelled`);
+          console.log(
+            `took over a stale lock from pid ${lock.tookOver.pid} (token ${lock.tookOver.token}); ${n} unfinished op(s) marked cancelled`,
+          );
         }
         const r = await reconcileLoop(
           {
@@ -88,23 +109,20 @@ export function registerReconcileCommands(program: Command): void {
     .description("observe and decide, print the operations the next pass would run; changes nothing on nodes")
     .argument("<env>", "environment name or inventory file")
     .option("--scope <scope>", "etcd or all", "all")
-    .addHelpText("after", "\nExample:\n  yagura plan lab --scope etcd\n\nCertificates missing from the local PKI are issued locally.")
+    .addHelpText(
+      "after",
+      "\nExample:\n  yagura plan lab --scope etcd\n\nCertificates missing from the local PKI are issued locally.",
+    )
     .action(async (env: string, o: { scope?: string }) => {
       const s = spec(env);
-      const io = session(s, { inventoryFile: s.file });
-      const m = await io.prepare(new Date());
-      const pass = io.open(m);
-      try {
-        const status = await observe(s, m.desired, pass);
-        const d = decide(s, status, { now: new Date(), desired: m.desired, scope: scopeOf(o.scope) });
+      await withObservation(s, (status, desired) => {
+        const d = decide(s, status, { now: new Date(), desired, scope: scopeOf(o.scope) });
         console.log(`phase: ${d.phase}\n${d.message}`);
         for (const op of d.ops) {
           console.log(`op ${op.name} on ${op.targets.join(", ")}`);
           for (let c = op.nextCommand(); c; c = op.nextCommand()) console.log(`  - ${c.name} @ ${c.target}`);
         }
-      } finally {
-        await pass.close();
-      }
+      });
     });
 
   program
@@ -115,13 +133,15 @@ export function registerReconcileCommands(program: Command): void {
     .addHelpText("after", "\nExamples:\n  yagura status lab\n  yagura status lab --json | jq '.nodes.node1'")
     .action(async (env: string, o: { json?: boolean }) => {
       const s = spec(env);
-      const io = session(s, { inventoryFile: s.file });
-      const m = await io.prepare(new Date());
-      const pass = io.open(m);
-      try {
-        const status = await observe(s, m.desired, pass);
+      await withObservation(s, (status, desired) => {
         const conditions = Object.fromEntries(
-          s.nodes.map((n) => [n.name, nodeConditions(status.nodes[n.name]!, m.desired.etcd[n.name] ? { etcd: m.desired.etcd[n.name]!.fingerprint } : {})]),
+          s.nodes.map((n) => [
+            n.name,
+            nodeConditions(
+              status.nodes[n.name]!,
+              desired.etcd[n.name] ? { etcd: desired.etcd[n.name]!.fingerprint } : {},
+            ),
+          ]),
         );
         const etcd = etcdConditions(status.etcd);
         if (o.json) {
@@ -134,9 +154,7 @@ export function registerReconcileCommands(program: Command): void {
         }
         console.log("etcd");
         for (const c of etcd) console.log(`  ${cond(c)}`);
-      } finally {
-        await pass.close();
-      }
+      });
     });
 
   program
@@ -153,7 +171,9 @@ export function registerReconcileCommands(program: Command): void {
         if (o.json) console.log(JSON.stringify(r));
         else {
           const ms = r.endedAt ? `${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)} s` : "";
-          console.log(`${r.startedAt} ${r.status.padEnd(9)} ${r.op} [${r.targets.join(",")}] ${ms}${r.error ? ` — ${r.error}` : ""}`);
+          console.log(
+            `${r.startedAt} ${r.status.padEnd(9)} ${r.op} [${r.targets.join(",")}] ${ms}${r.error ? ` — ${r.error}` : ""}`,
+          );
         }
       }
     });

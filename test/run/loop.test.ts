@@ -1,27 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { CommandError, type EtcdAdmin, type NodeShell } from "../../src/infra/types.js";
-import { observePlan } from "../../src/observe/index.js";
+import { CommandError, type NodeShell } from "../../src/infra/types.js";
 import { reconcileLoop, type LoopEvent } from "../../src/run/loop.js";
 import type { OpRecord, RecordWriter } from "../../src/run/records.js";
 import { testDesired, testSpec } from "../decide/builder.js";
+import { deadEtcd, emptyNodeReport, nope } from "./fakes.js";
 
 const spec = testSpec(3);
 const desired = testDesired(spec);
-const nope = () => {
-  throw new Error("not implemented");
-};
 
 // Nodes that answer observe with "nothing of yagura's here" and fail every other command.
 const shell: NodeShell = {
   roundTrips: new Map(),
   async exec(node) {
-    const plan = observePlan(spec.nodes.find((n) => n.name === node)!, desired);
-    const out = {
-      missing: [],
-      files: plan.files.map(() => ""),
-      services: plan.components.map(() => ({ state: { present: false, running: false, pid: 0 }, fingerprint: "" })),
-      etcdData: { present: false, hasMember: false },
-    };
+    const out = emptyNodeReport(spec, desired, node);
     return { code: 0, stdout: JSON.stringify(out), stderr: "" };
   },
   async run(node, command) {
@@ -30,18 +21,7 @@ const shell: NodeShell = {
   upload: nope,
   close: async () => undefined,
 };
-const etcd = (): EtcdAdmin => ({
-  members: async () => {
-    throw new Error("refused");
-  },
-  endpointStatus: nope,
-  addLearner: nope,
-  promote: nope,
-  remove: nope,
-  put: nope,
-  get: nope,
-  close: async () => undefined,
-});
+const etcd = deadEtcd("refused");
 
 function memoryRecords() {
   const lines: OpRecord[] = [];
@@ -81,7 +61,9 @@ describe("reconcile loop", () => {
     expect(r.message).toMatch(/write-etcd-certs@cp1.*disk full/s);
     expect(opened).toBe(3);
     const final = lines.filter((l) => l.status !== "running");
-    expect(final.map((l) => [l.op, l.status, l.command])).toEqual(Array(3).fill(["etcd-certs", "failed", "write-etcd-certs@cp1"]));
+    expect(final.map((l) => [l.op, l.status, l.command])).toEqual(
+      Array(3).fill(["etcd-certs", "failed", "write-etcd-certs@cp1"]),
+    );
     expect(events.filter((e) => e.kind === "pass")).toHaveLength(3);
   });
 });

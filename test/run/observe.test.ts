@@ -1,15 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { HostKeyMismatchError, NodeUnreachableError, type EtcdAdmin, type NodeShell } from "../../src/infra/types.js";
-import { observe, observePlan } from "../../src/observe/index.js";
+import { HostKeyMismatchError, NodeUnreachableError, type NodeShell } from "../../src/infra/types.js";
+import { observe } from "../../src/observe/index.js";
 import { testDesired, testSpec } from "../decide/builder.js";
+import { deadEtcd, emptyNodeReport, nope } from "./fakes.js";
 
 const spec = testSpec(3, 1);
 const desired = testDesired(spec);
-
-// Fakes throw "not implemented" for what these tests do not stub.
-const nope = () => {
-  throw new Error("not implemented");
-};
 
 function fakeShell(failures: Record<string, Error>): NodeShell & { calls: string[] } {
   const calls: string[] = [];
@@ -19,13 +15,7 @@ function fakeShell(failures: Record<string, Error>): NodeShell & { calls: string
     async exec(node) {
       calls.push(node);
       if (failures[node]) throw failures[node];
-      const plan = observePlan(spec.nodes.find((n) => n.name === node)!, desired);
-      const out = {
-        missing: [],
-        files: plan.files.map(() => ""),
-        services: plan.components.map(() => ({ state: { present: false, running: false, pid: 0 }, fingerprint: "" })),
-        etcdData: { present: false, hasMember: false },
-      };
+      const out = emptyNodeReport(spec, desired, node);
       return { code: 0, stdout: JSON.stringify(out) + "\n", stderr: "" };
     },
     run: nope,
@@ -34,19 +24,6 @@ function fakeShell(failures: Record<string, Error>): NodeShell & { calls: string
   };
 }
 
-const deadEtcd = (): EtcdAdmin => ({
-  members: async () => {
-    throw new Error("connect ECONNREFUSED");
-  },
-  endpointStatus: nope,
-  addLearner: nope,
-  promote: nope,
-  remove: nope,
-  put: nope,
-  get: nope,
-  close: async () => undefined,
-});
-
 describe("observe", () => {
   it("makes one round trip per node and turns failures into unreachable nodes with the reason", async () => {
     const shell = fakeShell({
@@ -54,7 +31,10 @@ describe("observe", () => {
       w1: new NodeUnreachableError("w1: connect timeout"),
     });
     const endpoints: string[][] = [];
-    const st = await observe(spec, desired, { shell, etcdAdmin: (e) => (endpoints.push([...e]), deadEtcd()) });
+    const st = await observe(spec, desired, {
+      shell,
+      etcdAdmin: (e) => (endpoints.push([...e]), deadEtcd("connect ECONNREFUSED")()),
+    });
     expect(shell.calls.sort()).toEqual(["cp1", "cp2", "cp3", "w1"]);
     expect(st.nodes.cp2).toMatchObject({ reachable: false });
     expect(st.nodes.cp2!.error).toMatch(/^host key mismatch: .*host key changed/);
