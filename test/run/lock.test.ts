@@ -12,7 +12,9 @@ describe("environment lock", () => {
   it("a second reconciler is refused with the holder named", async () => {
     const p = join(tmp(), "lock");
     const a = await acquireLock(p);
-    await expect(acquireLock(p, { waitMs: 300 })).rejects.toThrow(new RegExp(`pid ${process.pid} on ${hostname()}.*token 1`));
+    await expect(acquireLock(p, { waitMs: 300 })).rejects.toThrow(
+      new RegExp(`pid ${process.pid} on ${hostname()}.*token 1`),
+    );
     a.release();
     const b = await acquireLock(p);
     expect(b.token).toBe(2);
@@ -23,7 +25,17 @@ describe("environment lock", () => {
     const dir = tmp();
     const p = join(dir, "lock");
     const dead = spawnSync("true").pid!;
-    writeFileSync(p, JSON.stringify({ held: true, pid: dead, hostname: hostname(), startedAt: "x", leaseUntil: new Date(Date.now() + 60_000).toISOString(), token: 7 }));
+    writeFileSync(
+      p,
+      JSON.stringify({
+        held: true,
+        pid: dead,
+        hostname: hostname(),
+        startedAt: "x",
+        leaseUntil: new Date(Date.now() + 60_000).toISOString(),
+        token: 7,
+      }),
+    );
     const recs = join(dir, "records.jsonl");
     const oldWriter = recordWriter(recs, 7, () => undefined);
     oldWriter.start("etcd-bootstrap", ["n1"], "etcd-bootstrap");
@@ -42,7 +54,17 @@ describe("environment lock", () => {
 
   it("an expired lease is stale even when the pid lives elsewhere", async () => {
     const p = join(tmp(), "lock");
-    writeFileSync(p, JSON.stringify({ held: true, pid: 1, hostname: "elsewhere", startedAt: "x", leaseUntil: new Date(Date.now() - 1000).toISOString(), token: 3 }));
+    writeFileSync(
+      p,
+      JSON.stringify({
+        held: true,
+        pid: 1,
+        hostname: "elsewhere",
+        startedAt: "x",
+        leaseUntil: new Date(Date.now() - 1000).toISOString(),
+        token: 3,
+      }),
+    );
     const l = await acquireLock(p);
     expect(l.token).toBe(4);
     l.release();
