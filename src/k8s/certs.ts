@@ -17,6 +17,8 @@ export const K8S_CERT = {
   scheduler: "kube-scheduler",
   kubeProxy: "kube-proxy",
   admin: "admin",
+  /** Serving certificate of the Keystone auth webhook on control-plane nodes (when enabled). */
+  keystoneAuth: "keystone-auth",
   /** Per control-plane node: `apiserver-<node>`. */
   apiserver: (node: string) => `apiserver-${node}`,
   /** Per node: `kubelet-client-<node>`. */
@@ -97,6 +99,13 @@ export function k8sCertPlan(spec: ClusterSpec, opts: CertPlanOptions = {}): Cert
     { ca: "kubernetes", request: client(K8S_CERT.kubeProxy, "system:kube-proxy") },
     { ca: "kubernetes", request: { ...client(K8S_CERT.admin, "yagura-admin", "system:masters"), validityDays: ADMIN_VALIDITY_DAYS } },
   );
+  if (spec.inventory.keystone?.auth.enabled) {
+    // The webhook listens on each control-plane node's loopback; only the local apiserver calls it.
+    out.push({
+      ca: "kubernetes",
+      request: { name: K8S_CERT.keystoneAuth, commonName: "k8s-keystone-auth", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], usages: ["server"] },
+    });
+  }
   for (const node of spec.nodes) {
     const cn = `system:node:${node.name}`;
     out.push(

@@ -44,3 +44,6 @@ export function nodeOf(spec: ClusterSpec, name: string) {
   if (!n) throw new Error(`no node ${name}`);
   return n;
 }
+
+/** A fixed test key (base64 of a 32-character ASCII string), never a real one. */
+export const TEST_KEY = "eWFndXJhLXRlc3Qta2V5LW5vdC1hLXNlY3JldC0zMmI=";
