@@ -48,7 +48,7 @@ export function restorePaths(stamp: string) {
 /** sh that moves the member dir aside (kept for forensics; re-running it is harmless). */
 export function setAsideScript(stamp: string): string {
   const p = restorePaths(stamp);
-  return cmd`if [ -d ${ETCD.memberDir} ]; then mv ${ETCD.memberDir} ${p.aside}; fi`;
+  return cmd`if [ -d ${ETCD.memberDir} ]; then mv ${ETCD.memberDir} ${p.aside} && echo moved; else echo absent; fi`;
 }
 
 /** sh that restores the uploaded snapshot as member `self` and puts it where the etcd service looks. */
@@ -112,7 +112,12 @@ export async function restoreCluster(i: RestoreInput): Promise<{ ms: number }> {
   // Apiservers would be stopped here first, so no client writes into a cluster about to be
   // replaced; yagura does not run kube-apiserver yet, so there is nothing to stop.
   await each("etcd stopped", (n) => i.shell.run(n.name, "sh -s", { stdin: supervisorFor(n).stopScript(ETCD.component) }));
-  await each(`data dir set aside (${p.aside})`, (n) => i.shell.run(n.name, setAsideScript(i.stamp)));
+  await Promise.all(
+    i.nodes.map(async (n) => {
+      const r = (await i.shell.run(n.name, setAsideScript(i.stamp))).trim();
+      i.progress(`  ✓ ${n.name}: ${r === "moved" ? `data dir set aside as ${p.aside}` : "no data dir to set aside"}`);
+    }),
+  );
   await each("snapshot uploaded", (n) => i.shell.upload(n.name, p.snapshot, i.snapshot, { mode: 0o600 }));
   await each("snapshot restored", (n) =>
     i.shell.run(n.name, "sh -s", { stdin: restoreScript(members.find((m) => m.name === n.name)!, members, i.token, i.stamp) }),

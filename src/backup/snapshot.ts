@@ -53,9 +53,14 @@ export async function streamSnapshot(endpoint: string, tls: EtcdTls, file: strin
     const stream = await client.maintenance.snapshot({ deadline: Date.now() + timeoutMs });
     let size = 0;
     await new Promise<void>((resolve, reject) => {
+      // gRPC's readable stream can pause: without it a database of gigabytes would pile up in memory.
+      const flow = stream as unknown as { pause?: () => void; resume?: () => void };
       stream.on("data", (r) => {
         size += r.blob.length;
-        out.write(r.blob);
+        if (!out.write(r.blob) && flow.pause && flow.resume) {
+          flow.pause();
+          out.once("drain", () => flow.resume!());
+        }
       });
       stream.on("error", reject);
       stream.on("end", () => resolve());

@@ -130,7 +130,7 @@ describe("restore commands", () => {
     expect(s).not.toMatch(/rm -rf \/var\/lib\/etcd\/member\b/);
     execFileSync("sh", ["-n"], { input: s });
     execFileSync("sh", ["-n"], { input: setAsideScript("20261123T150614Z") });
-    expect(setAsideScript("X")).toBe("if [ -d /var/lib/etcd/member ]; then mv /var/lib/etcd/member /var/lib/etcd/member.pre-restore-X; fi");
+    expect(setAsideScript("X")).toBe("if [ -d /var/lib/etcd/member ]; then mv /var/lib/etcd/member /var/lib/etcd/member.pre-restore-X && echo moved; else echo absent; fi");
   });
 });
 

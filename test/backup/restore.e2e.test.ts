@@ -30,9 +30,15 @@ const NODES: [string, string][] = [
   ["node3", "10.80.0.13"],
 ];
 const URLS = NODES.map(([, a]) => `https://${a}:2379`);
-const BEFORE = 500;
+const BEFORE = 2000;
 const AFTER = 100;
 const key = (phase: string, i: number) => `drill/${phase}/${String(i).padStart(5, "0")}`;
+/** 1 KiB values, so the snapshot has some size to it. */
+const value = (i: number) => `v${i}-`.padEnd(1024, "x");
+/** Runs fn(0..n-1), 50 at a time. */
+async function batched(n: number, fn: (i: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, k) => fn(i + k)));
+}
 
 describe.skipIf(skip !== undefined)("etcd restore drill in the lab (real sshd, runit, etcd)", () => {
   const root = skip ? "" : mkdtempSync(join(tmpdir(), "yagura-restore-e2e-"));
@@ -87,7 +93,7 @@ describe.skipIf(skip !== undefined)("etcd restore drill in the lab (real sshd, r
     const a = await admin();
     t0 = performance.now();
     try {
-      for (let i = 0; i < BEFORE; i++) await a.put(key("before", i), `v${i}`);
+      await batched(BEFORE, (i) => a.put(key("before", i), value(i)));
     } finally {
       await a.close();
     }
@@ -123,8 +129,10 @@ describe.skipIf(skip !== undefined)("etcd restore drill in the lab (real sshd, r
 
   it("restores after quorum is lost: every snapshotted key back, later writes gone, reconcile completes", async () => {
     const a = await admin();
+    let oldIds: string[];
     try {
-      for (let i = 0; i < AFTER; i++) await a.put(key("after", i), `late${i}`);
+      await batched(AFTER, (i) => a.put(key("after", i), `late${i}`));
+      oldIds = (await a.members()).map((x) => x.id).sort();
     } finally {
       await a.close();
     }
@@ -138,14 +146,20 @@ describe.skipIf(skip !== undefined)("etcd restore drill in the lab (real sshd, r
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/quorum: lost/);
     expect(r.out.match(/✓ node\d: healthy/g)).toHaveLength(3);
+    expect(r.out).toMatch(/node1: data dir set aside as \/var\/lib\/etcd\/member\.pre-restore-/);
+    expect(r.out).toMatch(/node2: no data dir to set aside/);
     figures.push(`restore: ${secs(t0)} s wall (CLI included)`);
 
     const b = await admin();
     let found = 0;
     let late = 0;
     try {
-      for (let i = 0; i < BEFORE; i++) if ((await b.get(key("before", i))) === `v${i}`) found++;
-      for (let i = 0; i < AFTER; i++) if ((await b.get(key("after", i))) !== undefined) late++;
+      await batched(BEFORE, async (i) => void ((await b.get(key("before", i))) === value(i) && found++));
+      await batched(AFTER, async (i) => void ((await b.get(key("after", i))) !== undefined && late++));
+      // A fresh cluster token gives new member ids: a stale member of the old cluster cannot rejoin.
+      const members = await b.members();
+      expect(members.map((x) => x.name).sort()).toEqual(["node1", "node2", "node3"]);
+      expect(members.filter((x) => oldIds.includes(x.id))).toEqual([]);
     } finally {
       await b.close();
     }
