@@ -4,6 +4,7 @@ import { apiserverFlags, checkEncryptionKey } from "../../src/k8s/render/apiserv
 import { renderContext, type RenderInput } from "../../src/k8s/render/context.js";
 import { schedulerConfigApiVersion } from "../../src/k8s/render/controlplane.js";
 import { renderNode } from "../../src/k8s/render/index.js";
+import { renderAdminKubeconfig } from "../../src/k8s/render/kubeconfig.js";
 import { kubeletConfigView, kubeletFlags, registerTaints } from "../../src/k8s/render/kubelet.js";
 import { proxyFeatureGates } from "../../src/k8s/render/proxy.js";
 import { kubeVersion } from "../../src/k8s/version.js";
@@ -111,5 +112,14 @@ describe("switches by node and inventory", () => {
     const check = () => checkEncryptionKey({ provider, keyName: "k", secret });
     if (err) expect(check).toThrow(err);
     else expect(check).not.toThrow();
+  });
+});
+
+describe("admin kubeconfig", () => {
+  it("embeds the PEMs as base64 data", () => {
+    const text = renderAdminKubeconfig({ clusterName: "tokyo", server: "https://203.0.113.10:6443", caPem: "CA\n", certPem: "CERT\n", keyPem: "KEY\n" });
+    expect(text).toContain(`certificate-authority-data: "${Buffer.from("CA\n").toString("base64")}"`);
+    expect(text).toContain(`client-key-data: "${Buffer.from("KEY\n").toString("base64")}"`);
+    expect(text).toContain('current-context: "tokyo-admin@tokyo"');
   });
 });

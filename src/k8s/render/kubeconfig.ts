@@ -28,3 +28,27 @@ export function kubeconfigFile(ctx: RenderContext, component: string, stem: stri
     mode: 0o600,
   };
 }
+
+/** PEMs and endpoint for the operator's kubeconfig (kept in the local state, 0600). */
+export interface AdminKubeconfigInput {
+  readonly clusterName: string;
+  readonly server: string;
+  readonly caPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+
+/** The admin kubeconfig with the credentials embedded, so it works away from the PKI directory. */
+export function renderAdminKubeconfig(i: AdminKubeconfigInput): string {
+  return renderTemplate("k8s/admin.kubeconfig.hbs", {
+    clusterName: i.clusterName,
+    server: i.server,
+    user: `${i.clusterName}-admin`,
+    context: `${i.clusterName}-admin@${i.clusterName}`,
+    caData: b64(i.caPem),
+    certData: b64(i.certPem),
+    keyData: b64(i.keyPem),
+  });
+}
