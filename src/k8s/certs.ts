@@ -81,6 +81,8 @@ const client = (name: string, commonName: string, organization?: string): IssueR
 /** Every certificate the cluster's Kubernetes components need, in a stable order. */
 export function k8sCertPlan(spec: ClusterSpec, opts: CertPlanOptions = {}): CertPlanEntry[] {
   const out: CertPlanEntry[] = [];
+  // One serving certificate per control-plane node, naming only that node: adding or replacing a
+  // control-plane node then never reissues (and restarts) the others' apiservers.
   for (const node of controlPlane(spec)) {
     const sans = apiserverSANs(spec, node, opts);
     out.push({

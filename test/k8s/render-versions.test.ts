@@ -123,3 +123,15 @@ describe("admin kubeconfig", () => {
     expect(text).toContain('current-context: "tokyo-admin@tokyo"');
   });
 });
+
+describe("hostile values", () => {
+  it("a node name or server id cannot break out of a YAML scalar or a comment", () => {
+    const spec = testSpec("v1.33.0");
+    const node = { ...nodeOf(spec, "bm-1"), name: 'x"\nkind: Pod #' };
+    const files = renderNode({ spec, node, encryption, serverId: 'id"\nproviderID: evil' }).flatMap((c) => c.files);
+    for (const f of files.filter((x) => x.path.endsWith(".yaml") || x.path.endsWith(".kubeconfig"))) {
+      expect(f.content, f.path).not.toMatch(/^kind: Pod/m);
+      expect(f.content, f.path).not.toMatch(/^providerID: evil/m);
+    }
+  });
+});
