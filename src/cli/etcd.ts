@@ -125,10 +125,11 @@ export function registerEtcdCommands(program: Command): void {
       await checkLabRoutes(s);
       const io = session(s, { inventoryFile: s.file });
       const lock = await acquireLock(io.paths.lock, { waitMs: 0 });
-      const m = await io.prepare(new Date());
-      const pass = io.open(m);
+      let pass: ReturnType<typeof io.open> | undefined;
       const cps = controlPlane(s);
       try {
+        const m = await io.prepare(new Date());
+        pass = io.open(m);
         const admin = pass.etcdAdmin(cps.map(clientURL));
         const stamp = utcStamp(new Date());
         const token = restoreToken(s.env, stamp, randomBytes(4).toString("hex"));
@@ -151,7 +152,7 @@ export function registerEtcdCommands(program: Command): void {
         if (err instanceof Error && !(err instanceof UserError) && !(err instanceof RefusedError)) throw new OperationFailedError(`restore of ${s.env}: ${err.message}`);
         throw err;
       } finally {
-        await pass.close();
+        await pass?.close();
         lock.release();
       }
     });
