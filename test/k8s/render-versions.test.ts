@@ -8,6 +8,8 @@ import { renderAdminKubeconfig } from "../../src/k8s/render/kubeconfig.js";
 import { kubeletConfigView, kubeletFlags, registerTaints } from "../../src/k8s/render/kubelet.js";
 import { proxyFeatureGates } from "../../src/k8s/render/proxy.js";
 import { kubeVersion } from "../../src/k8s/version.js";
+import { K8S } from "../../src/k8s/layout.js";
+import { clientURL, ETCD } from "../../src/ops/etcd/layout.js";
 import { nodeOf, TEST_KEY, testSpec } from "./fixture.js";
 
 const encryption = { provider: "secretbox" as const, name: "key1", secret: TEST_KEY };
@@ -133,5 +135,15 @@ describe("hostile values", () => {
       expect(f.content, f.path).not.toMatch(/^kind: Pod/m);
       expect(f.content, f.path).not.toMatch(/^providerID: evil/m);
     }
+  });
+});
+
+describe("agreement with the etcd layout", () => {
+  it("the apiserver trusts etcd's client CA and dials every member's client URL", () => {
+    expect(K8S.etcdCA).toBe(ETCD.clientCA);
+    const spec = testSpec("v1.33.0");
+    const flags = apiserverFlags(renderContext({ spec, node: nodeOf(spec, "cp-1"), encryption }));
+    const servers = ["cp-1", "cp-2", "cp-3"].map((n) => clientURL(nodeOf(spec, n))).join(",");
+    expect(flags).toContain(`--etcd-servers=${servers}`);
   });
 });

@@ -2,7 +2,6 @@
  * kube-controller-manager and kube-scheduler on a control-plane node. Both reach the apiserver on
  * the node's loopback, so a control-plane node keeps working while the API endpoint is down.
  */
-import { posix } from "node:path";
 import { renderTemplate } from "../../templates/render.js";
 import { K8S_CERT } from "../certs.js";
 import { K8S, kubeconfigPath } from "../layout.js";
@@ -65,7 +64,7 @@ export function renderScheduler(ctx: RenderContext): ComponentRendering {
     ]),
     files: [
       kubeconfigFile(ctx, "kube-scheduler", K8S_CERT.scheduler, LOCAL_APISERVER),
-      { path: posix.normalize(K8S.schedulerConfig), content: config, mode: 0o644 },
+      { path: K8S.schedulerConfig, content: config, mode: 0o644 },
     ],
   };
 }
