@@ -177,4 +177,24 @@ describe.skipIf(skip !== undefined)("etcd restore drill in the lab (real sshd, r
     expect(again.out).toMatch(/completed after \d+ pass\(es\)/);
     figures.push(`reconcile after restore: ${secs(t0)} s, ops: [${opsOf(again.out).join(", ")}]`);
   }, 180_000);
+
+  it("--yes restores over a healthy cluster; retention keeps the newest 3 snapshots", async () => {
+    const r = await run(["etcd", "restore", file, "--snapshot", snapshotFile, "--yes"]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/quorum: healthy \(3\/3/);
+    // Four more snapshots; the inventory keeps 3, so the drill's first one (the oldest) goes.
+    for (let k = 0; k < 4; k++) {
+      const s = await run(["etcd", "snapshot", file]);
+      expect(s.code, s.out).toBe(0);
+      await new Promise((res) => setTimeout(res, 1100)); // one per second: names carry a UTC second
+    }
+    const l = await run(["etcd", "snapshots", file, "--json"]);
+    const list = JSON.parse(l.out.slice(l.out.indexOf("["))) as { path: string; meta: { keys: number } }[];
+    expect(list).toHaveLength(3);
+    expect(list.map((e) => e.path)).not.toContain(snapshotFile);
+    expect(existsSync(snapshotFile)).toBe(false);
+    expect(list.every((e) => e.meta.keys >= BEFORE)).toBe(true);
+    const again = await run(["reconcile", file, "--scope", "etcd"]);
+    expect(again.code, again.out).toBe(0);
+  }, 120_000);
 });
