@@ -28,6 +28,8 @@ for (const n of [100, 1000, 5000]) {
     times.sort((a, b) => a - b);
     const p50 = times[Math.floor(runs / 2)]!;
     const max = times[runs - 1]!;
-    console.log(`decide ${String(n).padStart(5)} nodes, ${name.padEnd(14)} → ${phase.padEnd(10)} median ${p50.toFixed(3)} ms, max ${max.toFixed(3)} ms`);
+    console.log(
+      `decide ${String(n).padStart(5)} nodes, ${name.padEnd(14)} → ${phase.padEnd(10)} median ${p50.toFixed(3)} ms, max ${max.toFixed(3)} ms`,
+    );
   }
 }

@@ -14,7 +14,10 @@ import { cgroupPids } from "../src/lab/cgroup.js";
 import { mapLimit, tryRun } from "../src/lab/exec.js";
 import { sshOptions } from "../src/lab/ssh.js";
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0 && n <= 200);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0 && n <= 200);
 const SIZES = sizes.length ? sizes : [3, 10, 30];
 
 function memAvailableKiB(): number {
@@ -34,7 +37,11 @@ const mb = (kib: number) => `${(kib / 1024).toFixed(1)} MB`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function inventory(n: number, subnet: number): string {
-  const nodes = Array.from({ length: n }, (_, i) => `  - { name: n${i + 1}, address: 10.78.${subnet}.${11 + i}, role: ${i < 3 ? "control-plane" : "worker"} }`);
+  const nodes = Array.from(
+    { length: n },
+    (_, i) =>
+      `  - { name: n${i + 1}, address: 10.78.${subnet}.${11 + i}, role: ${i < 3 ? "control-plane" : "worker"} }`,
+  );
   return [
     "cluster: { name: bench, kubernetesVersion: '1.33.5' }",
     `lab: { bridge: ygt${subnet}bench, cidr: 10.78.${subnet}.0/24 }`,
@@ -61,7 +68,8 @@ async function one(n: number, subnet: number, root: string): Promise<string[]> {
   const pending = new Set(up.nodes.map((x) => x.address));
   while (pending.size > 0) {
     await mapLimit([...pending], 8, async (a) => {
-      if ((await sshExec(paths.sshKey, paths.knownHosts, a, "true", { timeoutMs: 10_000 })).code === 0) pending.delete(a);
+      if ((await sshExec(paths.sshKey, paths.knownHosts, a, "true", { timeoutMs: 10_000 })).code === 0)
+        pending.delete(a);
     });
   }
   const tSsh = performance.now() - t0;
@@ -109,7 +117,17 @@ async function main(): Promise<void> {
     return;
   }
   const root = mkdtempSync(join(tmpdir(), "yagura-lab-bench-"));
-  const head = ["nodes", "up", "all answer ssh", "down", "MemAvailable drop", "PSS (node procs)", "PSS/node", "memory cgroup charge", "ssh login curve25519 / default kex"];
+  const head = [
+    "nodes",
+    "up",
+    "all answer ssh",
+    "down",
+    "MemAvailable drop",
+    "PSS (node procs)",
+    "PSS/node",
+    "memory cgroup charge",
+    "ssh login curve25519 / default kex",
+  ];
   const rows: string[][] = [];
   try {
     for (const [i, n] of SIZES.entries()) {

@@ -25,11 +25,20 @@ async function bench(count: number): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "yagura-bench-observe-"));
   const env = `bo${count}`;
   const file = join(root, `${env}.yaml`);
-  const nodes = Array.from({ length: count }, (_, i) => `  - { name: n${i + 1}, address: 10.79.2.${11 + i}, role: ${i < 3 ? "control-plane" : "worker"} }`);
+  const nodes = Array.from(
+    { length: count },
+    (_, i) => `  - { name: n${i + 1}, address: 10.79.2.${11 + i}, role: ${i < 3 ? "control-plane" : "worker"} }`,
+  );
   writeFileSync(
     file,
-    ["cluster: { name: bench, kubernetesVersion: '1.33.5' }", "lab: { bridge: ygbr79b, cidr: 10.79.2.0/24 }", "staticNodes:", ...nodes,
-      "networking: { calico: { routeReflectors: { enabled: false } } }", ""].join("\n"),
+    [
+      "cluster: { name: bench, kubernetesVersion: '1.33.5' }",
+      "lab: { bridge: ygbr79b, cidr: 10.79.2.0/24 }",
+      "staticNodes:",
+      ...nodes,
+      "networking: { calico: { routeReflectors: { enabled: false } } }",
+      "",
+    ].join("\n"),
   );
   const r = loadInventory(file);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
@@ -40,8 +49,18 @@ async function bench(count: number): Promise<void> {
     await labUp(spec, { stateRoot: state });
     const io = session(spec, { stateRoot: state });
     const res = await reconcileLoop(
-      { spec, prepare: io.prepare, open: io.open, records: { start: (op, targets) => ({ id: "b", op, targets, status: "running", startedAt: "", token: 0 }), update: (r, p) => ({ ...r, ...p }) },
-        now: () => new Date(), sleep: (ms) => new Promise((s) => setTimeout(s, ms)), progress: () => undefined },
+      {
+        spec,
+        prepare: io.prepare,
+        open: io.open,
+        records: {
+          start: (op, targets) => ({ id: "b", op, targets, status: "running", startedAt: "", token: 0 }),
+          update: (r, p) => ({ ...r, ...p }),
+        },
+        now: () => new Date(),
+        sleep: (ms) => new Promise((s) => setTimeout(s, ms)),
+        progress: () => undefined,
+      },
       { scope: "etcd" },
     );
     if (res.outcome !== "completed") throw new Error(`setup did not converge: ${res.phase} ${res.message}`);

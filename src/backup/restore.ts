@@ -52,7 +52,12 @@ export function setAsideScript(stamp: string): string {
 }
 
 /** sh that restores the uploaded snapshot as member `self` and puts it where the etcd service looks. */
-export function restoreScript(self: RestoreMember, members: readonly RestoreMember[], token: string, stamp: string): string {
+export function restoreScript(
+  self: RestoreMember,
+  members: readonly RestoreMember[],
+  token: string,
+  stamp: string,
+): string {
   const p = restorePaths(stamp);
   const d = ETCD.dataDir;
   return [
@@ -108,10 +113,17 @@ export async function restoreCluster(i: RestoreInput): Promise<{ ms: number }> {
     );
   const p = restorePaths(i.stamp);
 
-  await each("etcdctl present", (n) => i.shell.run(n.name, "command -v etcdctl >/dev/null || { echo 'etcdctl not found (install etcd-client)' >&2; exit 1; }"));
+  await each("etcdctl present", (n) =>
+    i.shell.run(
+      n.name,
+      "command -v etcdctl >/dev/null || { echo 'etcdctl not found (install etcd-client)' >&2; exit 1; }",
+    ),
+  );
   // Apiservers would be stopped here first, so no client writes into a cluster about to be
   // replaced; yagura does not run kube-apiserver yet, so there is nothing to stop.
-  await each("etcd stopped", (n) => i.shell.run(n.name, "sh -s", { stdin: supervisorFor(n).stopScript(ETCD.component) }));
+  await each("etcd stopped", (n) =>
+    i.shell.run(n.name, "sh -s", { stdin: supervisorFor(n).stopScript(ETCD.component) }),
+  );
   await Promise.all(
     i.nodes.map(async (n) => {
       const r = (await i.shell.run(n.name, setAsideScript(i.stamp))).trim();
@@ -120,10 +132,19 @@ export async function restoreCluster(i: RestoreInput): Promise<{ ms: number }> {
   );
   await each("snapshot uploaded", (n) => i.shell.upload(n.name, p.snapshot, i.snapshot, { mode: 0o600 }));
   await each("snapshot restored", (n) =>
-    i.shell.run(n.name, "sh -s", { stdin: restoreScript(members.find((m) => m.name === n.name)!, members, i.token, i.stamp) }),
+    i.shell.run(n.name, "sh -s", {
+      stdin: restoreScript(
+        members.find((m) => m.name === n.name)!,
+        members,
+        i.token,
+        i.stamp,
+      ),
+    }),
   );
   // All at once: a lone restored member waits for its peers before it can elect a leader.
-  await each("etcd started", (n) => i.shell.run(n.name, "sh -s", { stdin: supervisorFor(n).startScript(ETCD.component) }));
+  await each("etcd started", (n) =>
+    i.shell.run(n.name, "sh -s", { stdin: supervisorFor(n).startScript(ETCD.component) }),
+  );
 
   const urls = i.nodes.map((n) => clientURL(n));
   const deadline = Date.now() + (i.healthTimeoutMs ?? 90_000);
@@ -133,7 +154,8 @@ export async function restoreCluster(i: RestoreInput): Promise<{ ms: number }> {
     const leaders = new Set(st.filter((s) => s.healthy).map((s) => s.leaderId));
     if (st.every((s) => s.healthy) && leaders.size === 1) break;
     last = st.map((s, k) => `${i.nodes[k]!.name}: ${s.healthy ? "healthy" : (s.error ?? "unhealthy")}`).join("; ");
-    if (Date.now() >= deadline) throw new Error(`restored etcd not healthy within ${(i.healthTimeoutMs ?? 90_000) / 1000} s (${last})`);
+    if (Date.now() >= deadline)
+      throw new Error(`restored etcd not healthy within ${(i.healthTimeoutMs ?? 90_000) / 1000} s (${last})`);
     await sleep(500);
   }
   for (const n of i.nodes) i.progress(`  ✓ ${n.name}: healthy`);

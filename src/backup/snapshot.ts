@@ -28,22 +28,40 @@ export interface MemberStatus {
  * for the cluster; among followers the most up to date. Undefined when none qualifies.
  */
 export function pickSnapshotMember(members: readonly MemberStatus[]): MemberStatus | undefined {
-  const ok = members.filter((m) => m.status.healthy && !m.status.isLearner && m.status.leaderId && m.status.leaderId !== "0");
+  const ok = members.filter(
+    (m) => m.status.healthy && !m.status.isLearner && m.status.leaderId && m.status.leaderId !== "0",
+  );
   const leader = ok.find((m) => m.status.memberId === m.status.leaderId);
   const leaderApplied = leader?.status.raftAppliedIndex ?? Math.max(...ok.map((m) => m.status.raftAppliedIndex ?? 0));
-  const inSync = ok.filter((m) => m.status.raftAppliedIndex !== undefined && leaderApplied - m.status.raftAppliedIndex <= IN_SYNC_LAG);
+  const inSync = ok.filter(
+    (m) => m.status.raftAppliedIndex !== undefined && leaderApplied - m.status.raftAppliedIndex <= IN_SYNC_LAG,
+  );
   const rank = (m: MemberStatus) => (m === leader ? 0 : 1);
-  return [...inSync].sort((a, b) => rank(b) - rank(a) || (b.status.raftAppliedIndex ?? 0) - (a.status.raftAppliedIndex ?? 0))[0];
+  return [...inSync].sort(
+    (a, b) => rank(b) - rank(a) || (b.status.raftAppliedIndex ?? 0) - (a.status.raftAppliedIndex ?? 0),
+  )[0];
 }
 
 // One attempt only: a snapshot stream that broke is started again by the caller, never resumed.
-const once = { execute: <T>(fn: (c: { signal: AbortSignal; attempt: number }) => T) => fn({ signal: new AbortController().signal, attempt: 0 }) };
+const once = {
+  execute: <T>(fn: (c: { signal: AbortSignal; attempt: number }) => T) =>
+    fn({ signal: new AbortController().signal, attempt: 0 }),
+};
 
 /** Streams the snapshot of the member at `endpoint` into `file` (created 0600); resolves with its size. */
-export async function streamSnapshot(endpoint: string, tls: EtcdTls, file: string, timeoutMs = 600_000): Promise<number> {
+export async function streamSnapshot(
+  endpoint: string,
+  tls: EtcdTls,
+  file: string,
+  timeoutMs = 600_000,
+): Promise<number> {
   const opts: IOptions = {
     hosts: [endpoint],
-    credentials: { rootCertificate: Buffer.from(tls.ca), certChain: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) },
+    credentials: {
+      rootCertificate: Buffer.from(tls.ca),
+      certChain: Buffer.from(tls.cert),
+      privateKey: Buffer.from(tls.key),
+    },
     dialTimeout: 5000,
     faultHandling: { global: once as never, host: () => once as never },
   };
@@ -88,7 +106,8 @@ export interface SnapshotCheck {
 async function sha256Of(file: string, end?: number): Promise<string> {
   const h = createHash("sha256");
   if (end === undefined || end > 0) {
-    for await (const chunk of createReadStream(file, end === undefined ? {} : { start: 0, end: end - 1 })) h.update(chunk as Buffer);
+    for await (const chunk of createReadStream(file, end === undefined ? {} : { start: 0, end: end - 1 }))
+      h.update(chunk as Buffer);
   }
   return h.digest("hex");
 }
@@ -101,7 +120,9 @@ async function sha256Of(file: string, end?: number): Promise<string> {
 export async function verifySnapshot(file: string): Promise<SnapshotCheck> {
   const size = statSync(file).size;
   if (size < 512 + 32 || size % 512 !== 32) {
-    throw new Error(`${file}: ${size} bytes is not an etcd snapshot with its sha256 trailer (a truncated or foreign file)`);
+    throw new Error(
+      `${file}: ${size} bytes is not an etcd snapshot with its sha256 trailer (a truncated or foreign file)`,
+    );
   }
   const trailer = Buffer.alloc(32);
   const fd = openSync(file, "r");
@@ -111,12 +132,21 @@ export async function verifySnapshot(file: string): Promise<SnapshotCheck> {
     closeSync(fd);
   }
   const body = await sha256Of(file, size - 32);
-  if (body !== trailer.toString("hex")) throw new Error(`${file}: sha256 trailer does not match the database (the file is corrupt)`);
-  const r = spawnSync("etcdctl", ["snapshot", "status", "-w", "json", file], { env: { ...process.env, ETCDCTL_API: "3" }, encoding: "utf8", timeout: 120_000 });
-  if (r.error) throw new Error(`cannot run etcdctl to verify the snapshot (${r.error.message}); install etcd-client (etcdctl 3.4+) on this machine`);
+  if (body !== trailer.toString("hex"))
+    throw new Error(`${file}: sha256 trailer does not match the database (the file is corrupt)`);
+  const r = spawnSync("etcdctl", ["snapshot", "status", "-w", "json", file], {
+    env: { ...process.env, ETCDCTL_API: "3" },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  if (r.error)
+    throw new Error(
+      `cannot run etcdctl to verify the snapshot (${r.error.message}); install etcd-client (etcdctl 3.4+) on this machine`,
+    );
   if (r.status !== 0) throw new Error(`${file}: etcdctl snapshot status failed: ${(r.stderr || r.stdout).trim()}`);
   const s = JSON.parse(r.stdout) as { hash: number; revision: number; totalKey: number };
-  if (!(s.revision > 0) || !(s.totalKey >= 0)) throw new Error(`${file}: etcdctl reports revision ${s.revision}, ${s.totalKey} keys`);
+  if (!(s.revision > 0) || !(s.totalKey >= 0))
+    throw new Error(`${file}: etcdctl reports revision ${s.revision}, ${s.totalKey} keys`);
   return { revision: s.revision, keys: s.totalKey, hash: s.hash, size, sha256: await sha256Of(file) };
 }
 
@@ -134,7 +164,9 @@ export interface TakeSnapshotInput {
 export async function takeSnapshot(i: TakeSnapshotInput): Promise<{ entry: SnapshotEntry; ms: number }> {
   const pick = pickSnapshotMember(i.members);
   if (!pick) {
-    const why = i.members.map((m) => `${m.node}: ${m.status.healthy ? "lagging or a learner" : (m.status.error ?? "unhealthy")}`).join("; ");
+    const why = i.members
+      .map((m) => `${m.node}: ${m.status.healthy ? "lagging or a learner" : (m.status.error ?? "unhealthy")}`)
+      .join("; ");
     throw new Error(`no healthy, in-sync voting member to snapshot (${why})`);
   }
   const url = i.members.find((m) => m.node === pick.node)!.clientURL;
@@ -144,7 +176,16 @@ export async function takeSnapshot(i: TakeSnapshotInput): Promise<{ entry: Snaps
   try {
     await streamSnapshot(url, i.tls, tmp);
     const c = await verifySnapshot(tmp);
-    const meta: SnapshotMeta = { env: i.env, revision: c.revision, keys: c.keys, hash: c.hash, size: c.size, sha256: c.sha256, member: pick.node, takenAt: takenAt.toISOString() };
+    const meta: SnapshotMeta = {
+      env: i.env,
+      revision: c.revision,
+      keys: c.keys,
+      hash: c.hash,
+      size: c.size,
+      sha256: c.sha256,
+      member: pick.node,
+      takenAt: takenAt.toISOString(),
+    };
     const entry = await i.store.put(tmp, meta);
     return { entry, ms: performance.now() - t0 };
   } finally {

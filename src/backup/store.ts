@@ -3,7 +3,17 @@
  * later) and the local directory implementation that is the default. A snapshot holds every
  * Secret of the cluster, so files and their directory are private to the operator (0600 / 0700).
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { ClusterSpec } from "../cluster/spec.js";
 import { envPaths } from "../cluster/paths.js";
@@ -53,7 +63,10 @@ export interface SnapshotStore {
 
 /** `20261123T150614Z` for a date: sortable, and legal in every file name. */
 export function utcStamp(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+  return d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "");
 }
 
 /** The file name of a snapshot. */
@@ -121,7 +134,9 @@ export function localSnapshotStore(dir: string, env: string): SnapshotStore {
     },
     async list() {
       if (!existsSync(dir)) return [];
-      const names = readdirSync(dir).filter((n) => parseSnapshotName(n)?.env === env && statSync(join(dir, n)).isFile());
+      const names = readdirSync(dir).filter(
+        (n) => parseSnapshotName(n)?.env === env && statSync(join(dir, n)).isFile(),
+      );
       return newestFirst(names).map((name) => ({ name, path: join(dir, name), meta: readMeta(name) }));
     },
     async remove(name) {
@@ -134,7 +149,11 @@ export function localSnapshotStore(dir: string, env: string): SnapshotStore {
 
 /** Applies retention to a store; returns the names deleted. */
 export async function applyRetention(store: SnapshotStore, env: string, keep: number): Promise<string[]> {
-  const victims = retentionVictims((await store.list()).map((e) => e.name), env, keep);
+  const victims = retentionVictims(
+    (await store.list()).map((e) => e.name),
+    env,
+    keep,
+  );
   for (const v of victims) await store.remove(v);
   return victims;
 }

@@ -44,7 +44,8 @@ export function describeError(err: unknown): { code: number; lines: string[] } {
   if (err instanceof UserError) return { code: EXIT.user, lines: [`error: ${err.message}`, ...err.details] };
   if (err instanceof RefusedError) return { code: EXIT.refused, lines: [`refused: ${err.message}`] };
   if (err instanceof OperationFailedError) return { code: EXIT.failed, lines: [`failed: ${err.message}`] };
-  if (err instanceof Error && err.name === "CommandError") return { code: EXIT.failed, lines: [`failed: ${err.message}`] };
+  if (err instanceof Error && err.name === "CommandError")
+    return { code: EXIT.failed, lines: [`failed: ${err.message}`] };
   const e = err instanceof Error ? err : new Error(String(err));
   return {
     code: EXIT.internal,

@@ -14,7 +14,14 @@ import { clientURL } from "../ops/etcd/layout.js";
 import { acquireLock } from "../run/lock.js";
 import { session } from "../run/session.js";
 import { age } from "../backup/schedule.js";
-import { quorumLost, restoreCluster, restoreMembers, restorePaths, restoreToken, initialCluster } from "../backup/restore.js";
+import {
+  quorumLost,
+  restoreCluster,
+  restoreMembers,
+  restorePaths,
+  restoreToken,
+  initialCluster,
+} from "../backup/restore.js";
 import { takeSnapshot, verifySnapshot } from "../backup/snapshot.js";
 import { applyRetention, backupDir, localSnapshotStore, utcStamp, type SnapshotMeta } from "../backup/store.js";
 import { OperationFailedError, RefusedError, UserError } from "./errors.js";
@@ -30,7 +37,10 @@ async function checkLabRoutes(spec: ClusterSpec): Promise<void> {
   const bridge = readState(labContext(spec.env).labDir)?.bridge?.name;
   if (!bridge) throw new UserError(`lab ${spec.env} is not up (yagura lab up ${spec.env})`);
   for (const n of lab) {
-    if (!(await routedViaBridge(n.address, bridge))) throw new UserError(`lab ${spec.env}: ${n.address} is not reached through bridge ${bridge}; run yagura lab up ${spec.env}`);
+    if (!(await routedViaBridge(n.address, bridge)))
+      throw new UserError(
+        `lab ${spec.env}: ${n.address} is not reached through bridge ${bridge}; run yagura lab up ${spec.env}`,
+      );
   }
 }
 
@@ -41,7 +51,9 @@ export function registerEtcdCommands(program: Command): void {
 
   etcd
     .command("snapshot")
-    .description("take a verified snapshot now from a healthy, in-sync member; keep the newest reconciler.backup.retention")
+    .description(
+      "take a verified snapshot now from a healthy, in-sync member; keep the newest reconciler.backup.retention",
+    )
     .argument("<env>", "environment name or inventory file")
     .addHelpText(
       "after",
@@ -59,15 +71,30 @@ export function registerEtcdCommands(program: Command): void {
       const store = localSnapshotStore(backupDir(s), s.env);
       try {
         const admin = pass.etcdAdmin(cps.map(clientURL));
-        const members = await Promise.all(cps.map(async (n) => ({ node: n.name, clientURL: clientURL(n), status: await admin.endpointStatus(clientURL(n)) })));
-        const { entry, ms } = await takeSnapshot({ env: s.env, tls: m.adminTls, members, store, now: () => new Date() });
+        const members = await Promise.all(
+          cps.map(async (n) => ({
+            node: n.name,
+            clientURL: clientURL(n),
+            status: await admin.endpointStatus(clientURL(n)),
+          })),
+        );
+        const { entry, ms } = await takeSnapshot({
+          env: s.env,
+          tls: m.adminTls,
+          members,
+          store,
+          now: () => new Date(),
+        });
         const meta = entry.meta!;
         say(`snapshot ${entry.path}`);
-        say(`  revision ${meta.revision}, ${meta.keys} keys, ${mib(meta.size)}, from ${meta.member}, in ${(ms / 1000).toFixed(1)} s`);
+        say(
+          `  revision ${meta.revision}, ${meta.keys} keys, ${mib(meta.size)}, from ${meta.member}, in ${(ms / 1000).toFixed(1)} s`,
+        );
         const gone = await applyRetention(store, s.env, s.inventory.reconciler.backup.retention);
         if (gone.length) say(`  retention (${s.inventory.reconciler.backup.retention}): removed ${gone.join(", ")}`);
       } catch (err) {
-        if (err instanceof Error && !(err instanceof UserError)) throw new OperationFailedError(`snapshot of ${s.env}: ${err.message}`);
+        if (err instanceof Error && !(err instanceof UserError))
+          throw new OperationFailedError(`snapshot of ${s.env}: ${err.message}`);
         throw err;
       } finally {
         await pass.close();
@@ -79,7 +106,10 @@ export function registerEtcdCommands(program: Command): void {
     .description("list the stored snapshots of an environment, newest first, with their age")
     .argument("<env>", "environment name or inventory file")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  yagura etcd snapshots lab\n  yagura etcd snapshots prod --json | jq -r '.[0].path'")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  yagura etcd snapshots lab\n  yagura etcd snapshots prod --json | jq -r '.[0].path'",
+    )
     .action(async (env: string, o: { json?: boolean }) => {
       const s = spec(env);
       const store = localSnapshotStore(backupDir(s), s.env);
@@ -87,17 +117,23 @@ export function registerEtcdCommands(program: Command): void {
       if (o.json) return say(JSON.stringify(list, null, 2));
       if (list.length === 0) return say(`no snapshots of ${s.env} in ${store.location}`);
       const now = new Date();
-      say(`${"AGE".padEnd(7)} ${"REVISION".padEnd(9)} ${"KEYS".padEnd(7)} ${"SIZE".padEnd(10)} ${"MEMBER".padEnd(12)} FILE`);
+      say(
+        `${"AGE".padEnd(7)} ${"REVISION".padEnd(9)} ${"KEYS".padEnd(7)} ${"SIZE".padEnd(10)} ${"MEMBER".padEnd(12)} FILE`,
+      );
       for (const e of list) {
         const m = e.meta;
         const when = m ? age(now, new Date(m.takenAt)) : "?";
-        say(`${when.padEnd(7)} ${String(m?.revision ?? "?").padEnd(9)} ${String(m?.keys ?? "?").padEnd(7)} ${(m ? mib(m.size) : "?").padEnd(10)} ${(m?.member ?? "?").padEnd(12)} ${e.path}`);
+        say(
+          `${when.padEnd(7)} ${String(m?.revision ?? "?").padEnd(9)} ${String(m?.keys ?? "?").padEnd(7)} ${(m ? mib(m.size) : "?").padEnd(10)} ${(m?.member ?? "?").padEnd(12)} ${e.path}`,
+        );
       }
     });
 
   etcd
     .command("restore")
-    .description("replace the etcd cluster's data with a snapshot on every control-plane node (old data dirs are kept aside)")
+    .description(
+      "replace the etcd cluster's data with a snapshot on every control-plane node (old data dirs are kept aside)",
+    )
     .argument("<env>", "environment name or inventory file")
     .requiredOption("--snapshot <file>", "the .db file to restore (verified first)")
     .option("--yes", "go ahead even though the cluster still has quorum: every write since the snapshot is lost")
@@ -119,7 +155,10 @@ export function registerEtcdCommands(program: Command): void {
       }
       if (existsSync(`${o.snapshot}.json`)) {
         const meta = JSON.parse(readFileSync(`${o.snapshot}.json`, "utf8")) as SnapshotMeta;
-        if (meta.sha256 !== check.sha256) throw new UserError(`${o.snapshot}: sha256 differs from its sidecar ${o.snapshot}.json (the file changed after it was taken)`);
+        if (meta.sha256 !== check.sha256)
+          throw new UserError(
+            `${o.snapshot}: sha256 differs from its sidecar ${o.snapshot}.json (the file changed after it was taken)`,
+          );
       }
       say(`snapshot ${o.snapshot}: revision ${check.revision}, ${check.keys} keys, ${mib(check.size)}, verified`);
       await checkLabRoutes(s);
@@ -135,21 +174,40 @@ export function registerEtcdCommands(program: Command): void {
         const token = restoreToken(s.env, stamp, randomBytes(4).toString("hex"));
         const members = restoreMembers(cps);
         say(`restore plan for ${s.env}:`);
-        say(`  stop etcd on ${cps.map((n) => n.name).join(", ")}; move each data dir aside to ${restorePaths(stamp).aside}`);
+        say(
+          `  stop etcd on ${cps.map((n) => n.name).join(", ")}; move each data dir aside to ${restorePaths(stamp).aside}`,
+        );
         say(`  restore revision ${check.revision} as a new cluster (token ${token}): ${initialCluster(members)}`);
         say(`  every write after revision ${check.revision} is lost`);
         if (!o.force) {
           const st = await Promise.all(cps.map((n) => admin.endpointStatus(clientURL(n))));
           const lost = quorumLost(st, cps.length);
-          say(`  quorum: ${lost ? "lost" : "healthy"} (${st.filter((x) => x.healthy).length}/${cps.length} members healthy)`);
-          if (!lost && !o.yes) throw new RefusedError(`etcd of ${s.env} still has quorum; restoring would roll it back to revision ${check.revision}. Re-run with --yes to do it anyway.`);
+          say(
+            `  quorum: ${lost ? "lost" : "healthy"} (${st.filter((x) => x.healthy).length}/${cps.length} members healthy)`,
+          );
+          if (!lost && !o.yes)
+            throw new RefusedError(
+              `etcd of ${s.env} still has quorum; restoring would roll it back to revision ${check.revision}. Re-run with --yes to do it anyway.`,
+            );
         }
         lock.check();
-        const r = await restoreCluster({ env: s.env, nodes: cps, snapshot: readFileSync(o.snapshot), stamp, token, shell: pass.shell, admin, progress: say });
-        say(`restored ${s.env} to revision ${check.revision} in ${(r.ms / 1000).toFixed(1)} s; now run: yagura reconcile ${env}`);
+        const r = await restoreCluster({
+          env: s.env,
+          nodes: cps,
+          snapshot: readFileSync(o.snapshot),
+          stamp,
+          token,
+          shell: pass.shell,
+          admin,
+          progress: say,
+        });
+        say(
+          `restored ${s.env} to revision ${check.revision} in ${(r.ms / 1000).toFixed(1)} s; now run: yagura reconcile ${env}`,
+        );
       } catch (err) {
         if (err instanceof Error && err.name === "CommandError") throw err;
-        if (err instanceof Error && !(err instanceof UserError) && !(err instanceof RefusedError)) throw new OperationFailedError(`restore of ${s.env}: ${err.message}`);
+        if (err instanceof Error && !(err instanceof UserError) && !(err instanceof RefusedError))
+          throw new OperationFailedError(`restore of ${s.env}: ${err.message}`);
         throw err;
       } finally {
         await pass?.close();

@@ -23,7 +23,9 @@ export function summarize(spec: ClusterSpec): string {
   const cp = spec.nodes.filter((n) => n.role === "control-plane").length;
   const workers = spec.nodes.length - cp;
   const kinds = [...new Set(spec.nodes.map((n) => n.kind))].join(", ");
-  const where = inv.openstack ? `OpenStack cloud "${inv.openstack.cloud}" region ${inv.openstack.region}` : "static nodes";
+  const where = inv.openstack
+    ? `OpenStack cloud "${inv.openstack.cloud}" region ${inv.openstack.region}`
+    : "static nodes";
   return [
     `${spec.env}: valid`,
     `  cluster ${inv.cluster.name}, Kubernetes ${inv.cluster.kubernetesVersion}, ${where}`,

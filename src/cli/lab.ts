@@ -16,7 +16,9 @@ function statusLine(n: LabNodeStatus): string {
 export function registerLabCommands(program: Command): void {
   const lab = program
     .command("lab")
-    .description("run an environment's static nodes on this machine: one network namespace per node, with sshd and runit (needs root)")
+    .description(
+      "run an environment's static nodes on this machine: one network namespace per node, with sshd and runit (needs root)",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  yagura lab up lab\n  yagura lab status lab\n  ssh -F .yagura/lab/lab/ssh_config node1\n  yagura lab down lab",
@@ -24,7 +26,9 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command("up")
-    .description("create (or bring up to date) the lab: bridge, one netns per static node, sshd under runit, pinned host keys")
+    .description(
+      "create (or bring up to date) the lab: bridge, one netns per static node, sshd under runit, pinned host keys",
+    )
     .argument("<env>", "environment name or inventory file")
     .option("--no-wait", "return without waiting for every sshd to answer")
     .option("--no-prune", "keep lab nodes that are no longer in the inventory")
@@ -46,7 +50,9 @@ export function registerLabCommands(program: Command): void {
         pauseImage: o.pauseImage,
         concurrency: Math.max(1, Number(o.jobs) || 4),
       });
-      say(`lab ${spec.env} is up: ${r.nodes.length} node(s) (${r.created.length} created, ${r.restarted.length} restarted, ${r.kept.length} kept, ${r.removed.length} removed) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      say(
+        `lab ${spec.env} is up: ${r.nodes.length} node(s) (${r.created.length} created, ${r.restarted.length} restarted, ${r.kept.length} kept, ${r.removed.length} removed) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       say(`  ssh -F ${r.sshConfig} ${r.nodes[0]?.name ?? "<node>"}`);
     });
 
@@ -54,7 +60,10 @@ export function registerLabCommands(program: Command): void {
     .command("down")
     .description("stop every lab node and remove every namespace, interface, cgroup and file the lab created")
     .argument("<env>", "environment name or inventory file")
-    .addHelpText("after", "\nExamples:\n  yagura lab down lab\n  yagura lab down ./my-lab.yaml\n\nHarmless when the lab is not up.")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  yagura lab down lab\n  yagura lab down ./my-lab.yaml\n\nHarmless when the lab is not up.",
+    )
     .action(async (env: string) => {
       const spec = requireSpec(env, program.opts().inventoryDir);
       const r = await labDown(spec.env, { onProgress: say });
@@ -66,7 +75,10 @@ export function registerLabCommands(program: Command): void {
     .description("per node: netns present, PID 1 (runsvdir) alive, sshd answering, services under runit")
     .argument("<env>", "environment name or inventory file")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  yagura lab status lab\n  yagura lab status lab --json | jq '.nodes[] | select(.sshd | not)'\n\nExit 3 when a node is not healthy.")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  yagura lab status lab\n  yagura lab status lab --json | jq '.nodes[] | select(.sshd | not)'\n\nExit 3 when a node is not healthy.",
+    )
     .action(async (env: string, o: { json?: boolean }) => {
       const spec = requireSpec(env, program.opts().inventoryDir);
       const st = await labStatus(spec.env);
@@ -78,6 +90,7 @@ export function registerLabCommands(program: Command): void {
         for (const n of st.nodes) say(statusLine(n));
       }
       const bad = st.nodes.filter((n) => !n.netns || !n.pid1Alive || !n.sshd);
-      if (bad.length > 0) throw new OperationFailedError(`${bad.length} lab node(s) not healthy: ${bad.map((n) => n.name).join(", ")}`);
+      if (bad.length > 0)
+        throw new OperationFailedError(`${bad.length} lab node(s) not healthy: ${bad.map((n) => n.name).join(", ")}`);
     });
 }

@@ -22,7 +22,10 @@ export function buildProgram(): Command {
     .command("validate")
     .description("check an inventory: every problem with file:line:column and what to change")
     .argument("<env>", "environment name or inventory file")
-    .addHelpText("after", "\nExamples:\n  yagura validate lab\n  yagura validate ./my-env.yaml\n\nExit 0 when valid, 1 when not.")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  yagura validate lab\n  yagura validate ./my-env.yaml\n\nExit 0 when valid, 1 when not.",
+    )
     .action((env: string) => {
       const spec = requireSpec(env, program.opts().inventoryDir);
       console.log(summarize(spec));

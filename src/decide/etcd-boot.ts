@@ -44,10 +44,17 @@ export function decideEtcdBoot(spec: ClusterSpec, status: ClusterStatus, o: Deci
   }
   const files = reachable.filter((n) => etcdFilesOutdated(nodeStatus(status, n)!, want(n.name)));
   if (files.length) {
-    const drifted = new Set(files.filter((n) => etcdFilesDrifted(nodeStatus(status, n)!, want(n.name))).map((n) => n.name));
+    const drifted = new Set(
+      files.filter((n) => etcdFilesDrifted(nodeStatus(status, n)!, want(n.name))).map((n) => n.name),
+    );
     return {
       phase: "etcd-files",
-      ops: [etcdFilesOp(files.map((n) => want(n.name)), drifted)],
+      ops: [
+        etcdFilesOp(
+          files.map((n) => want(n.name)),
+          drifted,
+        ),
+      ],
       message: `etcd service files missing or changed on ${files.map((n) => n.name).join(", ")}`,
     };
   }
@@ -63,7 +70,11 @@ export function decideEtcdBoot(spec: ClusterSpec, status: ClusterStatus, o: Deci
       };
     }
     const all = cps.map((n) => want(n.name));
-    return { phase: "etcd-bootstrap", ops: [etcdBootstrapOp(all, all, o.desired.etcdToken)], message: `bootstrapping etcd on ${cps.length} nodes` };
+    return {
+      phase: "etcd-bootstrap",
+      ops: [etcdBootstrapOp(all, all, o.desired.etcdToken)],
+      message: `bootstrapping etcd on ${cps.length} nodes`,
+    };
   }
 
   // Members with data whose service is stopped: starting them only adds voters back.
@@ -84,12 +95,22 @@ export function decideEtcdBoot(spec: ClusterSpec, status: ClusterStatus, o: Deci
   const rest = cps.filter((n) => !hasEtcdData(nodeStatus(status, n)) && !etcdRunning(nodeStatus(status, n)));
   if (half && rest.length) {
     if (unreachable.length) {
-      return { phase: "etcd-bootstrap-aborted", ops: [], message: `cannot finish the etcd bootstrap; unreachable: ${unreachable.join(", ")}` };
+      return {
+        phase: "etcd-bootstrap-aborted",
+        ops: [],
+        message: `cannot finish the etcd bootstrap; unreachable: ${unreachable.join(", ")}`,
+      };
     }
     const all = cps.map((n) => want(n.name));
     return {
       phase: "etcd-bootstrap",
-      ops: [etcdBootstrapOp(all, rest.map((n) => want(n.name)), o.desired.etcdToken)],
+      ops: [
+        etcdBootstrapOp(
+          all,
+          rest.map((n) => want(n.name)),
+          o.desired.etcdToken,
+        ),
+      ],
       message: `finishing the etcd bootstrap on ${rest.map((n) => n.name).join(", ")}`,
     };
   }
@@ -98,7 +119,12 @@ export function decideEtcdBoot(spec: ClusterSpec, status: ClusterStatus, o: Deci
     const endpoints = withData.map((n) => clientURL(n));
     return {
       phase: "etcd-wait",
-      ops: [etcdWaitOp(withData.map((n) => n.name), endpoints)],
+      ops: [
+        etcdWaitOp(
+          withData.map((n) => n.name),
+          endpoints,
+        ),
+      ],
       message: status.etcd.error ? `waiting for etcd: ${status.etcd.error}` : "waiting for a healthy etcd quorum",
     };
   }

@@ -34,17 +34,29 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
   const members = status.etcd.members;
   const endpoints = members.filter((m) => m.healthy).flatMap((m) => m.clientURLs.slice(0, 1));
   const unreachable = cps.filter((n) => !isReachable(status, n)).map((n) => n.name);
-  const mo: MembershipOptions = { endpoints, asideSuffix: o.now.toISOString().replace(/[-:.]/g, ""), token: o.desired.etcdToken };
+  const mo: MembershipOptions = {
+    endpoints,
+    asideSuffix: o.now.toISOString().replace(/[-:.]/g, ""),
+    token: o.desired.etcdToken,
+  };
   const want = (n: NodeSpec) => o.desired.etcd[n.name]!;
 
   // Guards for a membership change; `subject` is the member being changed (its own lag is expected).
   const refuse = (what: string, subject?: EtcdMemberStatus): Decision | undefined => {
     if (unreachable.length) {
-      return { phase: "etcd-maintenance-aborted", ops: [], message: `${what} waits: unreachable control-plane nodes: ${unreachable.join(", ")}` };
+      return {
+        phase: "etcd-maintenance-aborted",
+        ops: [],
+        message: `${what} waits: unreachable control-plane nodes: ${unreachable.join(", ")}`,
+      };
     }
     const lagging = members.filter((m) => m.id !== subject?.id && (!m.healthy || !m.inSync));
     if (lagging.length) {
-      return { phase: "etcd-maintenance-aborted", ops: [], message: `${what} waits: members not in sync: ${lagging.map(label).join(", ")}` };
+      return {
+        phase: "etcd-maintenance-aborted",
+        ops: [],
+        message: `${what} waits: members not in sync: ${lagging.map(label).join(", ")}`,
+      };
     }
     return undefined;
   };
@@ -63,7 +75,11 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
     const r = refuse(what, m);
     if (r) return r;
     if (!keepsQuorum(members, m, true)) return quorumRefusal(what);
-    return { phase: "etcd-remove-member", ops: [etcdRemoveMemberOp(m.id, n.name, { name: n.name, supervisor: want(n).supervisor }, mo)], message: what };
+    return {
+      phase: "etcd-remove-member",
+      ops: [etcdRemoveMemberOp(m.id, n.name, { name: n.name, supervisor: want(n).supervisor }, mo)],
+      message: what,
+    };
   }
 
   // 2. added but never started (an interrupted add): finish the add.
@@ -72,7 +88,11 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
     if (!m || isStarted(m) || hasEtcdData(nodeStatus(status, n))) continue;
     const r = refuse(`starting learner ${n.name}`, m);
     if (r) return r;
-    return { phase: "etcd-add-member", ops: [etcdAddMemberOp(want(n), false, mo)], message: `starting the added member ${n.name}` };
+    return {
+      phase: "etcd-add-member",
+      ops: [etcdAddMemberOp(want(n), false, mo)],
+      message: `starting the added member ${n.name}`,
+    };
   }
 
   // 3. promote a learner on a control-plane node.
@@ -81,7 +101,11 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
     if (!m || !m.isLearner || !isStarted(m)) continue;
     const r = refuse(`promoting ${n.name}`, m);
     if (r) return r;
-    return { phase: "etcd-promote", ops: [etcdPromoteOp(n.name, m.id, endpoints)], message: `promoting learner ${n.name}` };
+    return {
+      phase: "etcd-promote",
+      ops: [etcdPromoteOp(n.name, m.id, endpoints)],
+      message: `promoting learner ${n.name}`,
+    };
   }
 
   // 4. add a control-plane node that is not a member yet (before any removal).
@@ -90,7 +114,11 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
     const r = refuse(`adding ${n.name}`);
     if (r) return r;
     const stale = hasEtcdData(nodeStatus(status, n));
-    return { phase: "etcd-add-member", ops: [etcdAddMemberOp(want(n), stale, mo)], message: `adding ${n.name} as a learner` };
+    return {
+      phase: "etcd-add-member",
+      ops: [etcdAddMemberOp(want(n), stale, mo)],
+      message: `adding ${n.name} as a learner`,
+    };
   }
 
   // 5. remove a member that no control-plane node claims.
@@ -106,7 +134,9 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
     const node = spec.nodes.find((x) => x.name === m.name && status.nodes[x.name]?.reachable);
     return {
       phase: "etcd-remove-member",
-      ops: [etcdRemoveMemberOp(m.id, label(m), node ? { name: node.name, supervisor: supervisorFor(node) } : undefined, mo)],
+      ops: [
+        etcdRemoveMemberOp(m.id, label(m), node ? { name: node.name, supervisor: supervisorFor(node) } : undefined, mo),
+      ],
       message: what,
     };
   }
@@ -120,7 +150,11 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
     const what = `restarting etcd on ${n.name} (outdated)`;
     const others = members.filter((x) => x.id !== m.id && !x.healthy);
     if (others.length) {
-      return { phase: "etcd-maintenance-aborted", ops: [], message: `${what} waits: unhealthy members: ${others.map(label).join(", ")}` };
+      return {
+        phase: "etcd-maintenance-aborted",
+        ops: [],
+        message: `${what} waits: unhealthy members: ${others.map(label).join(", ")}`,
+      };
     }
     if (!keepsQuorum(members, m, false)) return quorumRefusal(what);
     return { phase: "etcd-restart", ops: [etcdRestartOp(want(n))], message: what };

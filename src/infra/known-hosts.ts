@@ -47,7 +47,10 @@ function hostMatches(pattern: string, name: string): boolean {
   }
   if (!/[*?]/.test(pattern)) return pattern === name;
   // OpenSSH wildcards: * any run of characters, ? exactly one.
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${re}$`).test(name);
 }
 

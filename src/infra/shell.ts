@@ -34,7 +34,8 @@ type Arg = string | number | RawShell | readonly (string | number)[];
 export function cmd(strings: TemplateStringsArray, ...args: Arg[]): string {
   let out = strings[0] ?? "";
   args.forEach((a, i) => {
-    const q = a instanceof RawShell ? a.text : Array.isArray(a) ? a.map((v) => shq(v)).join(" ") : shq(a as string | number);
+    const q =
+      a instanceof RawShell ? a.text : Array.isArray(a) ? a.map((v) => shq(v)).join(" ") : shq(a as string | number);
     out += q + (strings[i + 1] ?? "");
   });
   return out;

@@ -58,7 +58,12 @@ export function withRemoteTimeout(command: string, timeoutMs: number): string {
 /** sshd allows 10 sessions per connection by default; stay under it. */
 const SESSIONS_PER_NODE = 8;
 /** Fast, widely supported key exchanges first; OpenSSH's post-quantum default costs ~150 ms per connect. */
-const KEX = ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256"];
+const KEX = [
+  "curve25519-sha256",
+  "curve25519-sha256@libssh.org",
+  "ecdh-sha2-nistp256",
+  "diffie-hellman-group14-sha256",
+];
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, PIPE: 13, TERM: 15 };
 
 async function readText(path: string): Promise<string | undefined> {
@@ -82,7 +87,11 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
   /** Forgets `ssh` as the connection of `node` (if it still is), so the next call reconnects. */
   const forget = (node: string, ssh: NodeSSH) => {
     const p = conns.get(node);
-    if (p) void p.then((cur) => cur === ssh && conns.get(node) === p && conns.delete(node), () => undefined);
+    if (p)
+      void p.then(
+        (cur) => cur === ssh && conns.get(node) === p && conns.delete(node),
+        () => undefined,
+      );
   };
   const roundTrips = new Map<string, number>();
   let secrets: Promise<{ key: string; known: KnownHosts }> | undefined;
@@ -113,7 +122,9 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
         algorithms: {
           kex: KEX,
           // Ask for the pinned key types, so a server holding several keys shows the pinned one.
-          ...(pinned.length > 0 ? { serverHostKey: [...new Set(pinned.flatMap((k) => hostKeyAlgorithms(k.type)))] } : {}),
+          ...(pinned.length > 0
+            ? { serverHostKey: [...new Set(pinned.flatMap((k) => hostKeyAlgorithms(k.type)))] }
+            : {}),
         } as never,
         hostVerifier: (blob: Buffer) => {
           presented = blob;
@@ -123,7 +134,14 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
       });
     } catch (err) {
       ssh.dispose();
-      if (refused && presented) throw hostKeyError(t, where, pinned.map((k) => fingerprint(k.blob)), presented, known);
+      if (refused && presented)
+        throw hostKeyError(
+          t,
+          where,
+          pinned.map((k) => fingerprint(k.blob)),
+          presented,
+          known,
+        );
       throw new NodeUnreachableError(`${where}: ${(err as Error).message}`, { cause: err });
     }
     // ssh2 emits 'error' on a dropped socket; without a listener that would crash the process.
@@ -139,7 +157,10 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
       const mine = connect(t);
       conns.set(node, mine); // a rejected promise stays: the node is unreachable for the rest of the pass
       // A dropped connection reconnects on next use.
-      mine.then((ssh) => ssh.connection?.on("close", () => forget(node, ssh)), () => undefined);
+      mine.then(
+        (ssh) => ssh.connection?.on("close", () => forget(node, ssh)),
+        () => undefined,
+      );
       p = mine;
     }
     return p;
@@ -151,7 +172,12 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
     return l(() => global(task));
   }
 
-  async function execOn(node: string, command: string, stdin: string | Buffer | undefined, timeoutMs: number): Promise<ExecResult> {
+  async function execOn(
+    node: string,
+    command: string,
+    stdin: string | Buffer | undefined,
+    timeoutMs: number,
+  ): Promise<ExecResult> {
     const ssh = await connection(node);
     roundTrips.set(node, (roundTrips.get(node) ?? 0) + 1);
     const out: Buffer[] = [];
@@ -190,7 +216,8 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
     const stdout = Buffer.concat(out).toString("utf8");
     const stderr = Buffer.concat(err).toString("utf8");
     // timeout(1) exits 124 (137 after the -k escalation) once the time is up.
-    const remoteTimeout = r !== "timeout" && (r.code === 124 || r.code === 137) && performance.now() - started >= timeoutMs;
+    const remoteTimeout =
+      r !== "timeout" && (r.code === 124 || r.code === 137) && performance.now() - started >= timeoutMs;
     if (r === "timeout" || remoteTimeout) throw new CommandTimeoutError(node, command, timeoutMs, stdout, stderr);
     if (r.code !== null) return { code: r.code, stdout, stderr };
     if (r.signal !== null) return { code: 128 + (SIGNALS[r.signal] ?? 0), stdout, stderr };
@@ -247,8 +274,10 @@ function hostKeyError(t: SshTarget, where: string, expected: string[], presented
  * owner, rename over the target, fsync the directory. A failure removes the temp file.
  */
 export function uploadCommand(path: string, mode: number, owner?: string): string {
-  if (!posix.isAbsolute(path) || path.endsWith("/")) throw new Error(`upload path must be an absolute file path: ${path}`);
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new Error(`upload mode must be 0 to 0o7777, got ${mode}`);
+  if (!posix.isAbsolute(path) || path.endsWith("/"))
+    throw new Error(`upload path must be an absolute file path: ${path}`);
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
+    throw new Error(`upload mode must be 0 to 0o7777, got ${mode}`);
   const dir = posix.dirname(path);
   const tmp = posix.join(dir, `.${posix.basename(path)}.yagura.XXXXXX`);
   const m = mode.toString(8).padStart(4, "0");

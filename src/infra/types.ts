@@ -48,8 +48,20 @@ export class CommandError extends Error {
 /** A command killed after its timeout (code 124, as coreutils' timeout reports it). */
 export class CommandTimeoutError extends CommandError {
   // `name` stays "CommandError": callers and the CLI treat a timeout as a failed command.
-  constructor(node: string, command: string, readonly timeoutMs: number, stdout: string, stderr: string) {
-    super(node, command, 124, stdout, `${stderr}${stderr && !stderr.endsWith("\n") ? "\n" : ""}timed out after ${timeoutMs} ms`);
+  constructor(
+    node: string,
+    command: string,
+    readonly timeoutMs: number,
+    stdout: string,
+    stderr: string,
+  ) {
+    super(
+      node,
+      command,
+      124,
+      stdout,
+      `${stderr}${stderr && !stderr.endsWith("\n") ? "\n" : ""}timed out after ${timeoutMs} ms`,
+    );
   }
 }
 

@@ -9,9 +9,7 @@ import { z } from "zod";
 /** Kubernetes versions yagura renders configuration for (inclusive, minor versions). */
 export const SUPPORTED_KUBERNETES = { min: [1, 24], max: [1, 37] } as const;
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, "must be a duration such as 30s, 5m, 2h or 30d");
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, "must be a duration such as 30s, 5m, 2h or 30d");
 
 const labels = z.record(z.string(), z.string()).default({});
 
@@ -68,10 +66,7 @@ export const nodePoolSchema = z
     /** Per-node rebuild tokens, keyed by node name; changing one replaces exactly that server. */
     rebuildTokens: z.record(z.string(), z.string()).default({}),
     /** Create/delete timeouts; bare metal deploys take long. */
-    timeouts: z
-      .object({ create: duration.optional(), delete: duration.optional() })
-      .strict()
-      .default({}),
+    timeouts: z.object({ create: duration.optional(), delete: duration.optional() }).strict().default({}),
   })
   .strict();
 
@@ -183,12 +178,8 @@ export const inventorySchema = z
         auth: z
           .object({
             enabled: z.boolean().default(false),
-            projectNamespaces: z
-              .array(z.object({ project: z.string(), namespace: z.string() }).strict())
-              .default([]),
-            roleMappings: z
-              .array(z.object({ role: z.string(), clusterRole: z.string() }).strict())
-              .default([]),
+            projectNamespaces: z.array(z.object({ project: z.string(), namespace: z.string() }).strict()).default([]),
+            roleMappings: z.array(z.object({ role: z.string(), clusterRole: z.string() }).strict()).default([]),
           })
           .strict()
           .default({}),

@@ -38,10 +38,13 @@ export type ArtifactPlanResult =
 export function planArtifacts(a: Inventory["artifacts"], env: ArtifactEnv): ArtifactPlanResult {
   const problems: string[] = [];
   const plans: ArtifactPlan[] = [];
-  const envDir = env.YAGURA_KUBE_BIN_DIR !== undefined && env.YAGURA_KUBE_BIN_DIR !== "" ? env.YAGURA_KUBE_BIN_DIR : undefined;
+  const envDir =
+    env.YAGURA_KUBE_BIN_DIR !== undefined && env.YAGURA_KUBE_BIN_DIR !== "" ? env.YAGURA_KUBE_BIN_DIR : undefined;
   const localDir = envDir ?? a.localDir;
   if (a.source === "local" && localDir === undefined) {
-    problems.push("artifacts.source is local but neither YAGURA_KUBE_BIN_DIR nor artifacts.localDir names the directory holding the binaries");
+    problems.push(
+      "artifacts.source is local but neither YAGURA_KUBE_BIN_DIR nor artifacts.localDir names the directory holding the binaries",
+    );
   }
   if (a.source === "mirror" && a.mirrorUrl === undefined) {
     problems.push("artifacts.source is mirror but artifacts.mirrorUrl is not set");
@@ -60,7 +63,11 @@ export function planArtifacts(a: Inventory["artifacts"], env: ArtifactEnv): Arti
     if (a.source === "image") origin = { kind: "image" };
     else if (a.source === "local") {
       if (localDir === undefined) continue;
-      origin = { kind: "local", path: posix.join(localDir, name), via: envDir ? "YAGURA_KUBE_BIN_DIR" : "artifacts.localDir" };
+      origin = {
+        kind: "local",
+        path: posix.join(localDir, name),
+        via: envDir ? "YAGURA_KUBE_BIN_DIR" : "artifacts.localDir",
+      };
     } else {
       if (a.mirrorUrl === undefined) continue;
       origin = { kind: "mirror", url: `${a.mirrorUrl.replace(/\/+$/, "")}/${b.version}/${name}` };
@@ -84,7 +91,8 @@ export function artifactCheckCommand(plan: Pick<ArtifactPlan, "nodePath" | "sha2
 }
 
 /** What a node reported for one binary. */
-export type ArtifactVerdict = { readonly state: "ok" } | { readonly state: "missing" } | { readonly state: "mismatch"; readonly actual: string };
+export type ArtifactVerdict =
+  { readonly state: "ok" } | { readonly state: "missing" } | { readonly state: "mismatch"; readonly actual: string };
 
 /** Parses the line printed by `artifactCheckCommand`; anything else is a bug or a broken node shell. */
 export function parseArtifactCheck(output: string): ArtifactVerdict {
@@ -92,12 +100,15 @@ export function parseArtifactCheck(output: string): ArtifactVerdict {
   if (line === "ok" || line === "missing") return { state: line };
   const m = /^mismatch ([0-9a-f]{64})$/.exec(line);
   if (m) return { state: "mismatch", actual: m[1]! };
-  throw new Error(`unexpected artifact check output ${JSON.stringify(line)} (expected ok, missing or mismatch <sha256>)`);
+  throw new Error(
+    `unexpected artifact check output ${JSON.stringify(line)} (expected ok, missing or mismatch <sha256>)`,
+  );
 }
 
 function remedy(plan: ArtifactPlan): string {
   const o = plan.origin;
-  if (o.kind === "image") return `bake ${plan.name} ${plan.version} into the node image at ${plan.nodePath}, or change artifacts.source to local or mirror`;
+  if (o.kind === "image")
+    return `bake ${plan.name} ${plan.version} into the node image at ${plan.nodePath}, or change artifacts.source to local or mirror`;
   if (o.kind === "local") return `put ${plan.name} ${plan.version} at ${o.path} (set by ${o.via})`;
   return `publish ${plan.name} ${plan.version} at ${o.url}, or change artifacts.mirrorUrl`;
 }

@@ -61,9 +61,20 @@ export function clusterDNSIP(serviceCIDR: string): string {
 const uniq = (xs: readonly string[]) => [...new Set(xs)];
 
 /** SANs of one control-plane node's apiserver serving certificate. */
-export function apiserverSANs(spec: ClusterSpec, node: NodeSpec, opts: CertPlanOptions): { dnsNames: string[]; ipAddresses: string[] } {
+export function apiserverSANs(
+  spec: ClusterSpec,
+  node: NodeSpec,
+  opts: CertPlanOptions,
+): { dnsNames: string[]; ipAddresses: string[] } {
   const c = spec.inventory.cluster;
-  const dns = [node.name, "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", `kubernetes.default.svc.${c.clusterDomain}`];
+  const dns = [
+    node.name,
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    `kubernetes.default.svc.${c.clusterDomain}`,
+  ];
   const ips = [node.address, "127.0.0.1", kubernetesServiceIP(c.serviceCIDR)];
   if (opts.apiEndpoint !== undefined) (parseIPv4(opts.apiEndpoint) !== undefined ? ips : dns).push(opts.apiEndpoint);
   return { dnsNames: uniq(dns), ipAddresses: uniq(ips) };
@@ -94,18 +105,30 @@ export function k8sCertPlan(spec: ClusterSpec, opts: CertPlanOptions = {}): Cert
   out.push(
     { ca: "etcd-client", request: client(K8S_CERT.apiserverEtcdClient, "kube-apiserver-etcd-client") },
     // system:masters needs no RBAC binding, so the apiserver can reach kubelets before RBAC objects exist.
-    { ca: "kubernetes", request: client(K8S_CERT.apiserverKubeletClient, "kube-apiserver-kubelet-client", "system:masters") },
+    {
+      ca: "kubernetes",
+      request: client(K8S_CERT.apiserverKubeletClient, "kube-apiserver-kubelet-client", "system:masters"),
+    },
     { ca: "front-proxy", request: client(K8S_CERT.frontProxyClient, "front-proxy-client") },
     { ca: "kubernetes", request: client(K8S_CERT.controllerManager, "system:kube-controller-manager") },
     { ca: "kubernetes", request: client(K8S_CERT.scheduler, "system:kube-scheduler") },
     { ca: "kubernetes", request: client(K8S_CERT.kubeProxy, "system:kube-proxy") },
-    { ca: "kubernetes", request: { ...client(K8S_CERT.admin, "yagura-admin", "system:masters"), validityDays: ADMIN_VALIDITY_DAYS } },
+    {
+      ca: "kubernetes",
+      request: { ...client(K8S_CERT.admin, "yagura-admin", "system:masters"), validityDays: ADMIN_VALIDITY_DAYS },
+    },
   );
   if (spec.inventory.keystone?.auth.enabled) {
     // The webhook listens on each control-plane node's loopback; only the local apiserver calls it.
     out.push({
       ca: "kubernetes",
-      request: { name: K8S_CERT.keystoneAuth, commonName: "k8s-keystone-auth", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], usages: ["server"] },
+      request: {
+        name: K8S_CERT.keystoneAuth,
+        commonName: "k8s-keystone-auth",
+        dnsNames: ["localhost"],
+        ipAddresses: ["127.0.0.1"],
+        usages: ["server"],
+      },
     });
   }
   for (const node of spec.nodes) {

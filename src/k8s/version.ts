@@ -21,7 +21,9 @@ export function kubeVersion(s: string): KubeVersion {
   const v = parseKubeVersion(s);
   const { min, max } = SUPPORTED_KUBERNETES;
   if (!v) {
-    throw new Error(`Kubernetes version ${JSON.stringify(s)} is not a release number: write e.g. v1.33.5 in cluster.kubernetesVersion`);
+    throw new Error(
+      `Kubernetes version ${JSON.stringify(s)} is not a release number: write e.g. v1.33.5 in cluster.kubernetesVersion`,
+    );
   }
   const [major, minor, patch] = v;
   const below = major < min[0] || (major === min[0] && minor < min[1]);

@@ -29,7 +29,12 @@ export interface LabDownResult {
  * `keepTrees` the nodes are dropped from the state and their pinned keys from known_hosts; with it
  * they stay recorded (files and host key kept) so they can boot again.
  */
-export async function removeNodes(ctx: LabContext, state: LabState, recs: readonly NodeRecord[], keepTrees = false): Promise<string[]> {
+export async function removeNodes(
+  ctx: LabContext,
+  state: LabState,
+  recs: readonly NodeRecord[],
+  keepTrees = false,
+): Promise<string[]> {
   if (recs.length === 0) return [];
   await stopNodes(recs);
   const left: string[] = [];
@@ -82,7 +87,9 @@ export async function teardown(ctx: LabContext, state: LabState): Promise<LabDow
   }
   writeState(ctx.labDir, state);
   if (left.length > 0) {
-    throw new OperationFailedError(`lab ${ctx.env}: could not remove everything; run \`yagura lab down ${ctx.env}\` again:\n  ${left.join("\n  ")}`);
+    throw new OperationFailedError(
+      `lab ${ctx.env}: could not remove everything; run \`yagura lab down ${ctx.env}\` again:\n  ${left.join("\n  ")}`,
+    );
   }
   let sysctlsRestored = false;
   if (state.sysctlHeld) {

@@ -59,7 +59,10 @@ export function spawnDetached(argv: readonly string[], logFd: number): number {
 
 /** Full path of an executable found in `path` (default: PATH plus the dirs root uses), or undefined. */
 export function which(name: string, path?: string): string | undefined {
-  const dirs = path !== undefined ? path.split(delimiter) : [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+  const dirs =
+    path !== undefined
+      ? path.split(delimiter)
+      : [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
   for (const d of dirs) {
     if (!d) continue;
     const p = join(d, name);
@@ -77,7 +80,11 @@ export function which(name: string, path?: string): string | undefined {
  * Runs `fn` over items with at most `limit` at once, in input order. Every item runs even when one
  * fails (so cleanup sees a settled world); the first failure is thrown at the end.
  */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   const errors: unknown[] = [];
   let next = 0;

@@ -45,7 +45,12 @@ function tryTake(path: string): number | undefined {
  * Runs fn holding the lock at `path`. Waits up to `waitMs` for a live holder; then calls
  * `onBusy(holderPid)`, which should throw.
  */
-export async function withLock<T>(path: string, fn: () => Promise<T>, waitMs: number, onBusy: (pid: number) => never): Promise<T> {
+export async function withLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  waitMs: number,
+  onBusy: (pid: number) => never,
+): Promise<T> {
   const until = Date.now() + waitMs;
   for (;;) {
     const holder = tryTake(path);

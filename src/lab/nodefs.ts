@@ -63,7 +63,11 @@ export function nodeFiles(input: NodeTreeInput): NodeFile[] {
     { path: "/etc/machine-id", content: randomUUID().replace(/-/g, "") + "\n", mode: 0o444 },
     { path: "/etc/ssh/sshd_config", content: sshdConfig(input.address), mode: 0o644 },
     { path: "/etc/ssh/authorized_keys", content: input.operatorPublicKey.trim() + "\n", mode: 0o600 },
-    { path: "/etc/service/sshd/run", content: "#!/bin/sh\nexec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config 2>&1\n", mode: 0o755 },
+    {
+      path: "/etc/service/sshd/run",
+      content: "#!/bin/sh\nexec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config 2>&1\n",
+      mode: 0o755,
+    },
     { path: "/root/.bashrc", content: plain, mode: 0o644 },
     { path: "/root/.profile", content: plain, mode: 0o644 },
     ...containerdFiles(),
@@ -102,6 +106,8 @@ export async function writeNodeTree(input: NodeTreeInput): Promise<string> {
   rmSync(key, { force: true });
   rmSync(key + ".pub", { force: true });
   await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", input.name, "-f", key]);
-  const [type, b64] = readFileSync(key + ".pub", "utf8").trim().split(/\s+/);
+  const [type, b64] = readFileSync(key + ".pub", "utf8")
+    .trim()
+    .split(/\s+/);
   return `${type} ${b64}`;
 }

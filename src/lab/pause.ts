@@ -81,7 +81,8 @@ export function ociImage(binary: Buffer, ref: string): Buffer {
 export function pauseUnavailable(): string | undefined {
   if (process.arch !== "x64") return `the pause image is built for amd64 only (this is ${process.arch})`;
   if (!which("gcc")) return "gcc is missing (Debian package gcc)";
-  if (!existsSync("/usr/lib/x86_64-linux-gnu/libc.a")) return "the static C library is missing (Debian package libc6-dev)";
+  if (!existsSync("/usr/lib/x86_64-linux-gnu/libc.a"))
+    return "the static C library is missing (Debian package libc6-dev)";
   return undefined;
 }
 

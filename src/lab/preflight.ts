@@ -37,7 +37,8 @@ export function labPrerequisites(path?: string): string[] {
   const out: string[] = [];
   if (process.getuid?.() !== 0) out.push("the lab needs root (network namespaces, mounts, cgroups): run it as root");
   const missing = LAB_TOOLS.filter(([t]) => !which(t, path));
-  for (const [t, pkg] of missing) out.push(`\`${t}\` is missing: install the Debian package ${pkg} (apt-get install ${pkg})`);
+  for (const [t, pkg] of missing)
+    out.push(`\`${t}\` is missing: install the Debian package ${pkg} (apt-get install ${pkg})`);
   return out;
 }
 
@@ -59,9 +60,13 @@ export function planLab(spec: ClusterSpec, stateRoot: string): LabPlan {
       "  add nodes under staticNodes: (name, address inside lab.cidr, role), as in inventory/lab.yaml",
     ]);
   }
-  if (!validIfName(lab.bridge)) problems.push(`lab.bridge ${JSON.stringify(lab.bridge)}: use 1–15 letters, digits, '-', '_' or '.'`);
+  if (!validIfName(lab.bridge))
+    problems.push(`lab.bridge ${JSON.stringify(lab.bridge)}: use 1–15 letters, digits, '-', '_' or '.'`);
   const cidr = parseCidr(lab.cidr);
-  if (!cidr || cidr.prefix > 30) problems.push(`lab.cidr ${JSON.stringify(lab.cidr)}: use an IPv4 network such as 10.77.0.0/24 (prefix at most /30)`);
+  if (!cidr || cidr.prefix > 30)
+    problems.push(
+      `lab.cidr ${JSON.stringify(lab.cidr)}: use an IPv4 network such as 10.77.0.0/24 (prefix at most /30)`,
+    );
   const bridgeAddress = cidr ? nthAddress(cidr, 1) : "";
   const seen = new Map<string, string>();
   for (const n of statics) {
@@ -74,19 +79,27 @@ export function planLab(spec: ClusterSpec, stateRoot: string): LabPlan {
     if (cidr && (!cidrContains(cidr, a) || a === cidr.base || a === cidr.base + cidr.size - 1)) {
       problems.push(`node ${n.name}: address ${n.address} is not a host address in lab.cidr ${lab.cidr}`);
     }
-    if (n.address === bridgeAddress) problems.push(`node ${n.name}: address ${n.address} is the bridge's (the first of lab.cidr); pick another`);
+    if (n.address === bridgeAddress)
+      problems.push(`node ${n.name}: address ${n.address} is the bridge's (the first of lab.cidr); pick another`);
     const other = seen.get(n.address);
     if (other) problems.push(`nodes ${other} and ${n.name} share the address ${n.address}: give each its own`);
     seen.set(n.address, n.name);
   }
   const root = resolve(stateRoot);
-  if (/[,:\s]/.test(root)) problems.push(`state dir ${root}: contains ',', ':' or white space, which overlay mount options cannot carry`);
+  if (/[,:\s]/.test(root))
+    problems.push(`state dir ${root}: contains ',', ':' or white space, which overlay mount options cannot carry`);
   for (const d of OVERLAY_DIRS) {
     if (root === `/${d}` || root.startsWith(`/${d}${sep}`)) {
-      problems.push(`state dir ${root}: lies under /${d}, which each node overlays; set YAGURA_STATE_DIR elsewhere (e.g. /srv/yagura)`);
+      problems.push(
+        `state dir ${root}: lies under /${d}, which each node overlays; set YAGURA_STATE_DIR elsewhere (e.g. /srv/yagura)`,
+      );
     }
   }
-  if (problems.length > 0) throw new UserError(`${spec.env}: the lab cannot be built from this inventory`, problems.map((p) => `  ${p}`));
+  if (problems.length > 0)
+    throw new UserError(
+      `${spec.env}: the lab cannot be built from this inventory`,
+      problems.map((p) => `  ${p}`),
+    );
   return {
     bridge: lab.bridge,
     bridgeAddress,
@@ -114,7 +127,9 @@ export async function checkHostClashes(plan: LabPlan, ownBridge: boolean): Promi
   for (const l of links) {
     if (ownBridge && l.ifname === plan.bridge) continue;
     if (l.ifname === plan.bridge) {
-      problems.push(`interface ${plan.bridge} already exists and this lab did not create it: pick another lab.bridge, or delete it (ip link del ${plan.bridge}) if it is a leftover`);
+      problems.push(
+        `interface ${plan.bridge} already exists and this lab did not create it: pick another lab.bridge, or delete it (ip link del ${plan.bridge}) if it is a leftover`,
+      );
     }
     for (const a of l.addr_info ?? []) {
       if (a.family !== "inet") continue;
@@ -126,6 +141,9 @@ export async function checkHostClashes(plan: LabPlan, ownBridge: boolean): Promi
     }
   }
   if (problems.length > 0) {
-    throw new UserError(`the lab's addresses clash with the host's: change lab.cidr and the node addresses`, [...new Set(problems)].map((p) => `  ${p}`));
+    throw new UserError(
+      `the lab's addresses clash with the host's: change lab.cidr and the node addresses`,
+      [...new Set(problems)].map((p) => `  ${p}`),
+    );
   }
 }

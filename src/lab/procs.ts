@@ -53,7 +53,12 @@ export function signalIfOurs(pid: number | undefined, names: readonly string[], 
  * Waits until `done()` is true or `ms` pass; returns the last value of done(). `probe`, when
  * given, runs before each check (to gather what done() looks at).
  */
-export async function waitFor(done: () => boolean, ms: number, stepMs = 25, probe?: () => Promise<unknown>): Promise<boolean> {
+export async function waitFor(
+  done: () => boolean,
+  ms: number,
+  stepMs = 25,
+  probe?: () => Promise<unknown>,
+): Promise<boolean> {
   const until = Date.now() + ms;
   for (;;) {
     if (probe) await probe();

@@ -5,7 +5,11 @@ import { isOurs, PID1_NAMES } from "./procs.js";
 import { routedViaBridge, sshExec } from "./ssh.js";
 import { readState, type NodeRecord } from "./state.js";
 
-function nodeRecord(env: string, node: string, opts: LabOptions): { rec: NodeRecord; ctx: ReturnType<typeof labContext> } {
+function nodeRecord(
+  env: string,
+  node: string,
+  opts: LabOptions,
+): { rec: NodeRecord; ctx: ReturnType<typeof labContext> } {
   const ctx = labContext(env, opts);
   const rec = readState(ctx.labDir)?.nodes[node];
   if (!rec) throw new Error(`lab ${env} has no node ${node} (is it up?)`);
@@ -13,10 +17,16 @@ function nodeRecord(env: string, node: string, opts: LabOptions): { rec: NodeRec
 }
 
 /** Runs `command` as root on lab node `node` over ssh with the pinned host key. */
-export async function labExec(env: string, node: string, command: string, opts: LabOptions & { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function labExec(
+  env: string,
+  node: string,
+  command: string,
+  opts: LabOptions & { input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const { rec, ctx } = nodeRecord(env, node, opts);
   const bridge = readState(ctx.labDir)?.bridge?.name ?? "";
-  if (!(await routedViaBridge(rec.address, bridge))) throw new Error(`lab ${env}: ${rec.address} is not reached through bridge ${bridge}; run lab up`);
+  if (!(await routedViaBridge(rec.address, bridge)))
+    throw new Error(`lab ${env}: ${rec.address} is not reached through bridge ${bridge}; run lab up`);
   return sshExec(ctx.paths.sshKey, ctx.paths.knownHosts, rec.address, command, opts);
 }
 
@@ -24,7 +34,12 @@ export async function labExec(env: string, node: string, command: string, opts: 
  * Runs argv inside every namespace of lab node `node` (no ssh involved: for tests that stop or
  * break sshd itself). Refuses when the recorded PID 1 is no longer the node's runsvdir.
  */
-export function labEnter(env: string, node: string, argv: readonly string[], opts: LabOptions & { input?: string } = {}): Promise<RunResult> {
+export function labEnter(
+  env: string,
+  node: string,
+  argv: readonly string[],
+  opts: LabOptions & { input?: string } = {},
+): Promise<RunResult> {
   const { rec } = nodeRecord(env, node, opts);
   if (!isOurs(rec.pid1, PID1_NAMES)) throw new Error(`lab ${env}: node ${node} is not running`);
   return tryRun(["nsenter", "-t", String(rec.pid1), "-a", "--", ...argv], { input: opts.input });

@@ -26,7 +26,11 @@ export async function ensureOperatorKey(keyFile: string, comment: string): Promi
  * Rewrites the known_hosts lines of `addresses`: `entries` (address → host key) are pinned, the
  * other addresses are dropped; lines for other hosts are kept. Deletes the file when it ends empty.
  */
-export function updateKnownHosts(file: string, addresses: ReadonlySet<string>, entries: ReadonlyMap<string, string>): void {
+export function updateKnownHosts(
+  file: string,
+  addresses: ReadonlySet<string>,
+  entries: ReadonlyMap<string, string>,
+): void {
   const old = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
   const kept = old.filter((l) => !addresses.has(l.split(/\s+/)[0] ?? ""));
   const lines = [...kept, ...[...entries].map(([addr, key]) => `${addr} ${key}`)];
@@ -41,22 +45,36 @@ export function updateKnownHosts(file: string, addresses: ReadonlySet<string>, e
 /** Client options every lab connection uses: pinned host key, the lab key only, fast key exchange. */
 export function sshOptions(keyFile: string, knownHosts: string): string[] {
   return [
-    "-F", "/dev/null",
-    "-i", keyFile,
-    "-o", "IdentitiesOnly=yes",
-    "-o", `UserKnownHostsFile=${knownHosts}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=5",
-    "-o", "LogLevel=ERROR",
+    "-F",
+    "/dev/null",
+    "-i",
+    keyFile,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHosts}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=5",
+    "-o",
+    "LogLevel=ERROR",
     // The default post-quantum exchange costs ~145 ms per connection on a small CPU.
-    "-o", "KexAlgorithms=curve25519-sha256",
+    "-o",
+    "KexAlgorithms=curve25519-sha256",
   ];
 }
 
 /** An ssh_config so people can run `ssh -F <lab>/ssh_config <node>`. */
-export function sshConfigText(keyFile: string, knownHosts: string, nodes: readonly { name: string; address: string }[]): string {
+export function sshConfigText(
+  keyFile: string,
+  knownHosts: string,
+  nodes: readonly { name: string; address: string }[],
+): string {
   const out = [
     "# yagura lab: ssh -F <this file> <node>",
     ...nodes.flatMap((n) => [`Host ${n.name}`, `  HostName ${n.address}`]),

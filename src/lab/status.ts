@@ -64,9 +64,15 @@ export async function labStatus(env: string, opts: LabOptions = {}): Promise<Lab
     const alive = isOurs(r.pid1, PID1_NAMES);
     const routed = state.bridge ? await routedViaBridge(r.address, state.bridge.name) : false;
     const res =
-      alive && routed ? await sshExec(ctx.paths.sshKey, ctx.paths.knownHosts, r.address, SERVICES, { timeoutMs: 10_000 }) : undefined;
+      alive && routed
+        ? await sshExec(ctx.paths.sshKey, ctx.paths.knownHosts, r.address, SERVICES, { timeoutMs: 10_000 })
+        : undefined;
     const sshd = res?.code === 0;
-    const why = !alive ? "PID 1 is not running" : !routed ? `no route to ${r.address} through bridge ${state.bridge?.name} (run lab up)` : undefined;
+    const why = !alive
+      ? "PID 1 is not running"
+      : !routed
+        ? `no route to ${r.address} through bridge ${state.bridge?.name} (run lab up)`
+        : undefined;
     return {
       name: r.name,
       address: r.address,

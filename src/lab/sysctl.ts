@@ -44,7 +44,9 @@ function locked<T>(fn: (reg: Registry | undefined, save: (r: Registry | undefine
       const reg = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Registry) : undefined;
       // A lab whose state file is gone can no longer release: drop it so the last real down restores.
       if (reg) reg.holders = reg.holders.filter((h) => existsSync(stateFile(h)));
-      return fn(reg, (r) => (r ? writeFileSync(file, JSON.stringify(r) + "\n", { mode: 0o600 }) : rmSync(file, { force: true })));
+      return fn(reg, (r) =>
+        r ? writeFileSync(file, JSON.stringify(r) + "\n", { mode: 0o600 }) : rmSync(file, { force: true }),
+      );
     },
     10_000,
     (pid) => {

@@ -66,7 +66,10 @@ async function ensureBridge(ctx: LabContext, state: LabState, plan: LabPlan): Pr
 
 function writeScripts(ctx: LabContext): void {
   mkdirSync(ctx.binDir, { recursive: true, mode: 0o700 });
-  for (const [name, text] of [["node-launch", LAUNCH_SCRIPT], ["node-init", NODE_INIT_SCRIPT]] as const) {
+  for (const [name, text] of [
+    ["node-launch", LAUNCH_SCRIPT],
+    ["node-init", NODE_INIT_SCRIPT],
+  ] as const) {
     writeFileSync(join(ctx.binDir, name), text, { mode: 0o755 });
     chmodSync(join(ctx.binDir, name), 0o755);
   }
@@ -101,26 +104,38 @@ export async function labUp(spec: ClusterSpec, opts: LabUpOptions = {}): Promise
         else await removeNodes(ctx, state, created.map((n) => state.nodes[n]!).filter(Boolean));
       };
       // The original failure is what the caller needs; a cleanup that fell short is reported next to it.
-      await cleanup().catch((e: Error) => ctx.progress(`lab ${spec.env}: cleanup incomplete (run \`yagura lab down ${spec.env}\`): ${e.message}`));
+      await cleanup().catch((e: Error) =>
+        ctx.progress(`lab ${spec.env}: cleanup incomplete (run \`yagura lab down ${spec.env}\`): ${e.message}`),
+      );
       throw err;
     }
   });
 }
 
-async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: LabUpOptions, created: string[]): Promise<LabUpResult> {
+async function bringUp(
+  ctx: LabContext,
+  state: LabState,
+  plan: LabPlan,
+  opts: LabUpOptions,
+  created: string[],
+): Promise<LabUpResult> {
   const wanted = new Map(plan.nodes.map((n) => [n.name, n]));
   const keep = Object.values(state.nodes).filter((r) => wanted.get(r.name)?.address === r.address && nodeHealthy(r));
   const keepNames = new Set(keep.map((r) => r.name));
   // A wanted node at the same address that is down boots again from its tree; a node whose address
   // changed is rebuilt; a node gone from the inventory is removed (unless prune is off).
-  const reboot = Object.values(state.nodes).filter((r) => !keepNames.has(r.name) && wanted.get(r.name)?.address === r.address);
+  const reboot = Object.values(state.nodes).filter(
+    (r) => !keepNames.has(r.name) && wanted.get(r.name)?.address === r.address,
+  );
   const rebootNames = new Set(reboot.map((r) => r.name));
   const stale = Object.values(state.nodes).filter(
     (r) => !keepNames.has(r.name) && !rebootNames.has(r.name) && (wanted.has(r.name) || opts.prune !== false),
   );
   const toCreate = plan.nodes.filter((n) => !keepNames.has(n.name));
   const gone = stale.filter((r) => !wanted.has(r.name));
-  ctx.progress(`lab ${ctx.env}: ${keep.length} kept, ${reboot.length} to restart, ${toCreate.length - reboot.length} to create, ${gone.length} to remove`);
+  ctx.progress(
+    `lab ${ctx.env}: ${keep.length} kept, ${reboot.length} to restart, ${toCreate.length - reboot.length} to create, ${gone.length} to remove`,
+  );
 
   if (!state.sysctlHeld) {
     state.sysctlHeld = true; // recorded first: a crash right after still releases it on down
@@ -136,7 +151,10 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
       await checkHostClashes(plan, state.bridge?.name === plan.bridge);
       await ensureBridge(ctx, state, plan);
       // Re-attach kept nodes: a bridge deleted and created again has lost its ports.
-      if (keep.length > 0) await run(["ip", "-batch", "-"], { input: keep.map((r) => `link set ${r.veth} master ${plan.bridge} up\n`).join("") });
+      if (keep.length > 0)
+        await run(["ip", "-batch", "-"], {
+          input: keep.map((r) => `link set ${r.veth} master ${plan.bridge} up\n`).join(""),
+        });
     },
     30_000,
     (pid) => {
@@ -192,22 +210,43 @@ async function bringUp(ctx: LabContext, state: LabState, plan: LabPlan, opts: La
     toCreate.map(async (n) => {
       const rec = state.nodes[n.name]!;
       await awaitPid1(rec, nctx.save);
-      ctx.progress(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${rebootNames.has(n.name) ? "restarted" : "started"} (pid ${rec.pid1})`);
+      ctx.progress(
+        `  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${rebootNames.has(n.name) ? "restarted" : "started"} (pid ${rec.pid1})`,
+      );
     }),
   );
   const failed = booted.find((b) => b.status === "rejected");
   if (failed) throw failed.reason;
-  writeSshFiles(ctx, state, stale.map((r) => r.address));
+  writeSshFiles(
+    ctx,
+    state,
+    stale.map((r) => r.address),
+  );
 
   if (opts.waitForSsh !== false) {
-    const stray = (await Promise.all(plan.nodes.map(async (n) => ((await routedViaBridge(n.address, plan.bridge)) ? [] : [n.address])))).flat();
-    if (stray.length > 0) throw new Error(`the host does not route ${stray.join(", ")} through bridge ${plan.bridge}; check \`ip route get ${stray[0]}\``);
+    const stray = (
+      await Promise.all(
+        plan.nodes.map(async (n) => ((await routedViaBridge(n.address, plan.bridge)) ? [] : [n.address])),
+      )
+    ).flat();
+    if (stray.length > 0)
+      throw new Error(
+        `the host does not route ${stray.join(", ")} through bridge ${plan.bridge}; check \`ip route get ${stray[0]}\``,
+      );
     const pending = new Set(plan.nodes.map((n) => n.address));
     const limitMs = 60_000 + 500 * plan.nodes.length; // a loaded 2-core machine boots 30 nodes slowly
-    const ok = await waitFor(() => pending.size === 0, limitMs, 50, async () => {
-      await Promise.all([...pending].map(async (a) => (await sshBanner(a, 500)) && pending.delete(a)));
-    });
-    if (!ok) throw new Error(`sshd did not answer on ${[...pending].join(", ")} within ${limitMs / 1000} s; see the nodes' console.log`);
+    const ok = await waitFor(
+      () => pending.size === 0,
+      limitMs,
+      50,
+      async () => {
+        await Promise.all([...pending].map(async (a) => (await sshBanner(a, 500)) && pending.delete(a)));
+      },
+    );
+    if (!ok)
+      throw new Error(
+        `sshd did not answer on ${[...pending].join(", ")} within ${limitMs / 1000} s; see the nodes' console.log`,
+      );
     ctx.progress(`lab ${ctx.env}: ${plan.nodes.length} node(s) answer ssh`);
   }
   return {

@@ -10,7 +10,10 @@ import type { EtcdAdmin } from "../infra/types.js";
 export const IN_SYNC_LAG = 100;
 
 /** Observes the cluster through any of `endpoints`. */
-export async function observeEtcd(open: (endpoints: readonly string[]) => EtcdAdmin, endpoints: readonly string[]): Promise<EtcdClusterStatus> {
+export async function observeEtcd(
+  open: (endpoints: readonly string[]) => EtcdAdmin,
+  endpoints: readonly string[],
+): Promise<EtcdClusterStatus> {
   if (endpoints.length === 0) return { members: [], error: "no control-plane node" };
   const admin = open(endpoints);
   try {
@@ -28,7 +31,8 @@ export async function observeEtcd(open: (endpoints: readonly string[]) => EtcdAd
       }),
     );
     const leaderId = statuses.find((s) => s.healthy && s.leaderId && s.leaderId !== "0")?.leaderId;
-    const applied = (s: (typeof statuses)[number]) => ("raftAppliedIndex" in s ? (s.raftAppliedIndex ?? ("raftIndex" in s ? s.raftIndex : undefined)) : undefined);
+    const applied = (s: (typeof statuses)[number]) =>
+      "raftAppliedIndex" in s ? (s.raftAppliedIndex ?? ("raftIndex" in s ? s.raftIndex : undefined)) : undefined;
     const leaderIdx = list.findIndex((m) => sameId(m.id, leaderId));
     const leaderApplied = leaderIdx >= 0 ? applied(statuses[leaderIdx]!) : undefined;
     const members: EtcdMemberStatus[] = list.map((m, i) => {
@@ -55,7 +59,12 @@ export async function observeEtcd(open: (endpoints: readonly string[]) => EtcdAd
 /** Member ids may come as decimal or hex strings; compare them as numbers. */
 export function sameId(a: string | undefined, b: string | undefined): boolean {
   if (a === undefined || b === undefined) return false;
-  const n = (x: string) => (/^[0-9]+$/.test(x) ? BigInt(x) : /^(0x)?[0-9a-f]+$/i.test(x) ? BigInt(x.startsWith("0x") ? x : "0x" + x) : undefined);
+  const n = (x: string) =>
+    /^[0-9]+$/.test(x)
+      ? BigInt(x)
+      : /^(0x)?[0-9a-f]+$/i.test(x)
+        ? BigInt(x.startsWith("0x") ? x : "0x" + x)
+        : undefined;
   const x = n(a);
   const y = n(b);
   return x !== undefined && x === y;

@@ -37,11 +37,15 @@ export async function observeNode(shell: NodeShell, node: NodeSpec, desired: Des
   const plan = observePlan(node, desired);
   try {
     const r = await shell.exec(node.name, "sh -s", { stdin: observeScript(plan) });
-    if (r.code !== 0) return unreachableNode(node.name, `observe script exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
+    if (r.code !== 0)
+      return unreachableNode(node.name, `observe script exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
     return parseObservation(node.name, plan, r.stdout.trim());
   } catch (err) {
     const e = err as Error;
-    const why = e instanceof HostKeyMismatchError || e.name === "HostKeyMismatchError" ? `host key mismatch: ${e.message}` : e.message;
+    const why =
+      e instanceof HostKeyMismatchError || e.name === "HostKeyMismatchError"
+        ? `host key mismatch: ${e.message}`
+        : e.message;
     return unreachableNode(node.name, why);
   }
 }

@@ -18,7 +18,11 @@ export function parseObservation(node: string, plan: ObservePlan, stdout: string
   } catch {
     throw new Error(`${node}: observe printed something that is not JSON: ${stdout.slice(0, 300)}`);
   }
-  if (!Array.isArray(raw.files) || raw.files.length !== plan.files.length || raw.services?.length !== plan.components.length) {
+  if (
+    !Array.isArray(raw.files) ||
+    raw.files.length !== plan.files.length ||
+    raw.services?.length !== plan.components.length
+  ) {
     throw new Error(`${node}: observe output does not match its plan: ${stdout.slice(0, 300)}`);
   }
   const files: Record<string, string> = {};
@@ -35,7 +39,10 @@ export function parseObservation(node: string, plan: ObservePlan, stdout: string
       ...(/^[0-9a-f]{64}$/.test(s.fingerprint) ? { fingerprint: s.fingerprint } : {}),
     };
   });
-  const missing = raw.missing.map((i) => plan.prerequisites[i]).filter((p) => p !== undefined).map(describeMissing);
+  const missing = raw.missing
+    .map((i) => plan.prerequisites[i])
+    .filter((p) => p !== undefined)
+    .map(describeMissing);
   return {
     name: node,
     reachable: true,

@@ -21,7 +21,11 @@ export interface ObservePlan {
 }
 
 const check = (p: Prerequisite) =>
-  p.kind === "command" ? `command -v ${shq(p.path)} >/dev/null 2>&1` : p.kind === "dir" ? `[ -d ${shq(p.path)} ]` : `[ -x ${shq(p.path)} ]`;
+  p.kind === "command"
+    ? `command -v ${shq(p.path)} >/dev/null 2>&1`
+    : p.kind === "dir"
+      ? `[ -d ${shq(p.path)} ]`
+      : `[ -x ${shq(p.path)} ]`;
 
 /** Renders the script for a plan. */
 export function observeScript(plan: ObservePlan): string {
@@ -35,7 +39,9 @@ export function observeScript(plan: ObservePlan): string {
   plan.components.forEach((c, i) => {
     out.push(`printf '${i ? "," : ""}{"state":'`);
     out.push(plan.supervisor.observeSnippet(c));
-    out.push(`fp=$(tr -cd 0-9a-f 2>/dev/null < ${shq(fingerprintPath(c))} | cut -c1-64); printf ',"fingerprint":"%s"}' "$fp"`);
+    out.push(
+      `fp=$(tr -cd 0-9a-f 2>/dev/null < ${shq(fingerprintPath(c))} | cut -c1-64); printf ',"fingerprint":"%s"}' "$fp"`,
+    );
   });
   const d = shq(plan.etcdDataDir);
   out.push(`dp=false; hm=false; [ -d ${d} ] && dp=true; [ -d ${d}/member ] && hm=true`);

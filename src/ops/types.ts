@@ -47,7 +47,11 @@ export function command(name: string, target: string, run: (ctx: OpContext) => P
 }
 
 /** A command that runs the same step on several nodes at once; fails if any node fails. */
-export function parallelCommand(name: string, nodes: readonly string[], run: (ctx: OpContext, node: string) => Promise<void>): Command {
+export function parallelCommand(
+  name: string,
+  nodes: readonly string[],
+  run: (ctx: OpContext, node: string) => Promise<void>,
+): Command {
   return command(name, nodes.join(","), async (ctx) => {
     const results = await Promise.allSettled(nodes.map((n) => run(ctx, n)));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");

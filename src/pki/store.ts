@@ -57,7 +57,12 @@ export interface Pki {
   /** Issues a new certificate from the CA of `kind` and stores it as `<name>.crt/.key`. */
   issue(kind: CaKind, req: IssueRequest, now: Date): Promise<IssuedCert>;
   /** Returns the stored certificate when it still matches `req` and is outside the renewal window; else issues. */
-  loadOrIssue(kind: CaKind, req: IssueRequest, now: Date, renewBeforeMs: number): Promise<IssuedCert & { issued: boolean }>;
+  loadOrIssue(
+    kind: CaKind,
+    req: IssueRequest,
+    now: Date,
+    renewBeforeMs: number,
+  ): Promise<IssuedCert & { issued: boolean }>;
   /** Loads (or creates) the service-account signing key pair `sa.key` / `sa.pub`. */
   ensureServiceAccountKey(): Promise<{ privateKeyPem: string; publicKeyPem: string }>;
 }
@@ -123,7 +128,9 @@ export function openPki(dir: string): Pki {
       return { cert: new x509.X509Certificate(certPem), certPem, key: await importPrivateKey(keyPem) };
     }
     if (certPem || keyPem) {
-      throw new Error(`${name}: only one of ${crt(name)} and ${key(name)} exists; restore the other or remove both to create a new CA`);
+      throw new Error(
+        `${name}: only one of ${crt(name)} and ${key(name)} exists; restore the other or remove both to create a new CA`,
+      );
     }
     const ca = await createCA(`yagura ${kind} CA`, now, DEFAULT_VALIDITY_DAYS.ca);
     await store(name, ca.certPem, ca.keyPem);
@@ -154,12 +161,24 @@ export function openPki(dir: string): Pki {
     return serial(req.name, () => issueNow(kind, req, now));
   }
 
-  async function reusable(ca: SigningCA, req: IssueRequest, certPem: string, keyPem: string, now: Date, windowMs: number) {
+  async function reusable(
+    ca: SigningCA,
+    req: IssueRequest,
+    certPem: string,
+    keyPem: string,
+    now: Date,
+    windowMs: number,
+  ) {
     const cert = new x509.X509Certificate(certPem);
     if (needsRenewal(certPem, now, windowMs)) return false;
     if (!(await cert.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) return false;
     const have = describeLeaf(cert);
-    const orgs = req.organization === undefined ? [] : typeof req.organization === "string" ? [req.organization] : req.organization;
+    const orgs =
+      req.organization === undefined
+        ? []
+        : typeof req.organization === "string"
+          ? [req.organization]
+          : req.organization;
     if (have.commonName !== req.commonName || !sameSet(have.organization, orgs)) return false;
     if (!sameSet(have.dnsNames, req.dnsNames) || !sameSet(have.ipAddresses, req.ipAddresses)) return false;
     if (!sameSet(have.usages, req.usages)) return false;

@@ -110,7 +110,11 @@ export async function createCA(commonName: string, now: Date, validityDays: numb
 }
 
 /** Issues a leaf certificate for a fresh key pair, signed by `ca`. */
-export async function createLeaf(ca: SigningCA, p: LeafProfile, now: Date): Promise<{ certPem: string; keyPem: string }> {
+export async function createLeaf(
+  ca: SigningCA,
+  p: LeafProfile,
+  now: Date,
+): Promise<{ certPem: string; keyPem: string }> {
   if (p.usages.length === 0) throw new Error(`certificate ${p.commonName}: at least one usage is required`);
   const kp = await generateKeyPair();
   const eku = [...new Set(p.usages)].map((u) =>

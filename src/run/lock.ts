@@ -4,7 +4,17 @@
  * acquisition. A holder whose pid is dead (same host) or whose lease ran out is stale and is taken
  * over; every write of the old holder then fails its token check.
  */
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { RefusedError } from "../cli/errors.js";
@@ -130,17 +140,26 @@ export async function acquireLock(path: string, o: LockOptions = {}): Promise<En
   }
 }
 
-function holding(path: string, mine: LockState, tookOver: LockState | undefined, leaseMs: number, now: () => number): EnvLock {
+function holding(
+  path: string,
+  mine: LockState,
+  tookOver: LockState | undefined,
+  leaseMs: number,
+  now: () => number,
+): EnvLock {
   let released = false;
   const mineNow = () => {
     const cur = read(path);
     return cur !== undefined && cur.held && cur.token === mine.token && cur.pid === mine.pid;
   };
-  const timer = setInterval(() => {
-    withGuard(path, () => {
-      if (mineNow()) write(path, { ...read(path)!, leaseUntil: new Date(now() + leaseMs).toISOString() });
-    });
-  }, Math.max(1000, leaseMs / 3));
+  const timer = setInterval(
+    () => {
+      withGuard(path, () => {
+        if (mineNow()) write(path, { ...read(path)!, leaseUntil: new Date(now() + leaseMs).toISOString() });
+      });
+    },
+    Math.max(1000, leaseMs / 3),
+  );
   timer.unref();
   return {
     token: mine.token,
@@ -148,7 +167,9 @@ function holding(path: string, mine: LockState, tookOver: LockState | undefined,
     check() {
       if (released || !mineNow()) {
         const cur = read(path);
-        throw new RefusedError(`lost the environment lock (token ${mine.token}; now held by pid ${cur?.pid} with token ${cur?.token})`);
+        throw new RefusedError(
+          `lost the environment lock (token ${mine.token}; now held by pid ${cur?.pid} with token ${cur?.token})`,
+        );
       }
     },
     release() {

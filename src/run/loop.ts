@@ -73,7 +73,14 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
       const d = decide(deps.spec, status, { now: deps.now(), desired: material.desired, scope: o.scope ?? "all" });
       deps.progress({ kind: "pass", pass, decision: d });
       if (d.ops.length === 0) {
-        return { outcome: d.phase === "completed" ? "completed" : "stuck", phase: d.phase, message: d.message, passes: pass, opsRun, status };
+        return {
+          outcome: d.phase === "completed" ? "completed" : "stuck",
+          phase: d.phase,
+          message: d.message,
+          passes: pass,
+          opsRun,
+          status,
+        };
       }
       const ctx: OpContext = { shell: io.shell, etcdAdmin: (e) => io.etcdAdmin(e), sleep: deps.sleep, now: deps.now };
       const failed = await runOps(d, ctx, deps);
@@ -86,7 +93,14 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
       } else {
         failures = 0;
         lastFailed = "";
-        last = { outcome: "failed", phase: d.phase, message: `still not done after ${maxPasses} passes`, passes: pass, opsRun, status };
+        last = {
+          outcome: "failed",
+          phase: d.phase,
+          message: `still not done after ${maxPasses} passes`,
+          passes: pass,
+          opsRun,
+          status,
+        };
       }
     } finally {
       await io.close().catch(() => undefined);
@@ -95,7 +109,11 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
   return last;
 }
 
-async function runOps(d: Decision, ctx: OpContext, deps: LoopDeps): Promise<{ ran: number; op?: string; error?: string }> {
+async function runOps(
+  d: Decision,
+  ctx: OpContext,
+  deps: LoopDeps,
+): Promise<{ ran: number; op?: string; error?: string }> {
   let ran = 0;
   for (const op of d.ops) {
     let rec = deps.records.start(op.name, op.targets, d.phase);

@@ -28,14 +28,27 @@ export interface RecordWriter {
 }
 
 /** A writer on `path`; `check` throws when this process no longer holds the lock. */
-export function recordWriter(path: string, token: number, check: () => void, now: () => Date = () => new Date()): RecordWriter {
+export function recordWriter(
+  path: string,
+  token: number,
+  check: () => void,
+  now: () => Date = () => new Date(),
+): RecordWriter {
   const append = (r: OpRecord) => {
     check();
     appendFileSync(path, JSON.stringify(r) + "\n", { mode: 0o600 });
   };
   return {
     start(op, targets, phase) {
-      const r: OpRecord = { id: randomUUID(), op, targets, status: "running", startedAt: now().toISOString(), token, phase };
+      const r: OpRecord = {
+        id: randomUUID(),
+        op,
+        targets,
+        status: "running",
+        startedAt: now().toISOString(),
+        token,
+        phase,
+      };
       append(r);
       return r;
     },
@@ -66,6 +79,11 @@ export function readRecords(path: string): OpRecord[] {
 /** Marks ops left `running` by a holder that died as cancelled; returns how many. */
 export function cancelUnfinished(path: string, w: RecordWriter, now: Date): number {
   const open = readRecords(path).filter((r) => r.status === "running");
-  for (const r of open) w.update(r, { status: "cancelled", endedAt: now.toISOString(), error: "the reconciler holding the lock stopped during this op" });
+  for (const r of open)
+    w.update(r, {
+      status: "cancelled",
+      endedAt: now.toISOString(),
+      error: "the reconciler holding the lock stopped during this op",
+    });
   return open.length;
 }

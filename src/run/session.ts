@@ -29,7 +29,12 @@ export function session(spec: ClusterSpec, o: SessionOptions = {}) {
     prepare: (now: Date): Promise<Material> => prepareMaterial(spec, paths.pkiDir, now),
     open(material: Material): PassIO {
       const shell = createSshPool({
-        targets: spec.nodes.map((n) => ({ name: n.name, host: n.address, port: spec.inventory.ssh?.port ?? 22, user: spec.inventory.ssh?.user ?? "root" })),
+        targets: spec.nodes.map((n) => ({
+          name: n.name,
+          host: n.address,
+          port: spec.inventory.ssh?.port ?? 22,
+          user: spec.inventory.ssh?.user ?? "root",
+        })),
         privateKeyPath,
         knownHostsPath: paths.knownHosts,
         connectTimeoutMs: 5000,

@@ -5,9 +5,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { due, age } from "../../src/backup/schedule.js";
-import { initialCluster, quorumLost, restoreMembers, restoreScript, restoreToken, setAsideScript } from "../../src/backup/restore.js";
+import {
+  initialCluster,
+  quorumLost,
+  restoreMembers,
+  restoreScript,
+  restoreToken,
+  setAsideScript,
+} from "../../src/backup/restore.js";
 import { pickSnapshotMember, verifySnapshot, type MemberStatus } from "../../src/backup/snapshot.js";
-import { localSnapshotStore, newestFirst, parseSnapshotName, retentionVictims, snapshotName, utcStamp, type SnapshotMeta } from "../../src/backup/store.js";
+import {
+  localSnapshotStore,
+  newestFirst,
+  parseSnapshotName,
+  retentionVictims,
+  snapshotName,
+  utcStamp,
+  type SnapshotMeta,
+} from "../../src/backup/store.js";
 import type { EtcdEndpointStatus } from "../../src/infra/types.js";
 
 const at = (iso: string) => new Date(iso);
@@ -23,12 +38,18 @@ describe("snapshot names", () => {
 
   it("sort newest first, revision breaking a tie within one second", () => {
     const names = ["e-20261123T150000Z-rev5.db", "e-20261123T160000Z-rev3.db", "e-20261123T150000Z-rev9.db"];
-    expect(newestFirst(names)).toEqual(["e-20261123T160000Z-rev3.db", "e-20261123T150000Z-rev9.db", "e-20261123T150000Z-rev5.db"]);
+    expect(newestFirst(names)).toEqual([
+      "e-20261123T160000Z-rev3.db",
+      "e-20261123T150000Z-rev9.db",
+      "e-20261123T150000Z-rev5.db",
+    ]);
   });
 });
 
 describe("retention", () => {
-  const names = Array.from({ length: 20 }, (_, i) => snapshotName("e", new Date(Date.UTC(2026, 10, 23, 0, i)), 100 + i));
+  const names = Array.from({ length: 20 }, (_, i) =>
+    snapshotName("e", new Date(Date.UTC(2026, 10, 23, 0, i)), 100 + i),
+  );
   it.each([
     [16, 4],
     [1, 19],
@@ -40,7 +61,9 @@ describe("retention", () => {
     expect(v.every((x) => names.indexOf(x) < 20 - keep)).toBe(true);
   });
   it("never touches another environment's files, and refuses keep < 1", () => {
-    expect(retentionVictims([...names, "e2-20200101T000000Z-rev1.db"], "e", 1)).not.toContain("e2-20200101T000000Z-rev1.db");
+    expect(retentionVictims([...names, "e2-20200101T000000Z-rev1.db"], "e", 1)).not.toContain(
+      "e2-20200101T000000Z-rev1.db",
+    );
     expect(() => retentionVictims(names, "e", 0)).toThrow(/at least 1/);
   });
 });
@@ -94,7 +117,9 @@ describe("pickSnapshotMember", () => {
     expect(p?.node).toBe("a");
   });
   it("gives nothing without a leader", () => {
-    expect(pickSnapshotMember([m("a", st("1", 10, { leaderId: "0" })), m("b", { endpoint: "y", healthy: false })])).toBeUndefined();
+    expect(
+      pickSnapshotMember([m("a", st("1", 10, { leaderId: "0" })), m("b", { endpoint: "y", healthy: false })]),
+    ).toBeUndefined();
   });
 });
 
@@ -106,7 +131,9 @@ describe("quorumLost", () => {
     [5, 2, true],
     [1, 0, true],
   ])("%i voters, %i healthy → lost %s", (voters, healthy, lost) => {
-    const sts = Array.from({ length: voters }, (_, i) => (i < healthy ? st(String(i + 1), 5) : { endpoint: "z", healthy: false }));
+    const sts = Array.from({ length: voters }, (_, i) =>
+      i < healthy ? st(String(i + 1), 5) : { endpoint: "z", healthy: false },
+    );
     expect(quorumLost(sts, voters)).toBe(lost);
   });
 });
@@ -125,12 +152,16 @@ describe("restore commands", () => {
     const s = restoreScript(members[0]!, members, evil, "20261123T150614Z");
     expect(s).toContain("--name cp1 --initial-cluster cp1=https://10.0.0.11:2380,cp2=https://10.0.0.12:2380");
     expect(s).toContain(`--initial-cluster-token 't'\\''$(touch /tmp/yagura-pwned)'`);
-    expect(s).toContain("--initial-advertise-peer-urls https://10.0.0.11:2380 --data-dir /var/lib/etcd/.restore-20261123T150614Z");
+    expect(s).toContain(
+      "--initial-advertise-peer-urls https://10.0.0.11:2380 --data-dir /var/lib/etcd/.restore-20261123T150614Z",
+    );
     expect(s).toMatch(/mv \/var\/lib\/etcd\/.restore-20261123T150614Z\/member \/var\/lib\/etcd\/member/);
     expect(s).not.toMatch(/rm -rf \/var\/lib\/etcd\/member\b/);
     execFileSync("sh", ["-n"], { input: s });
     execFileSync("sh", ["-n"], { input: setAsideScript("20261123T150614Z") });
-    expect(setAsideScript("X")).toBe("if [ -d /var/lib/etcd/member ]; then mv /var/lib/etcd/member /var/lib/etcd/member.pre-restore-X && echo moved; else echo absent; fi");
+    expect(setAsideScript("X")).toBe(
+      "if [ -d /var/lib/etcd/member ]; then mv /var/lib/etcd/member /var/lib/etcd/member.pre-restore-X && echo moved; else echo absent; fi",
+    );
   });
 });
 
@@ -164,7 +195,9 @@ describe("local snapshot store", () => {
     }
     const { applyRetention } = await import("../../src/backup/store.js");
     expect(await applyRetention(store, "e", 2)).toEqual([list[2]!.name, list[3]!.name]);
-    expect(readdirSync(join(dir, "backups")).sort()).toEqual([list[1]!.name, `${list[1]!.name}.json`, list[0]!.name, `${list[0]!.name}.json`].sort());
+    expect(readdirSync(join(dir, "backups")).sort()).toEqual(
+      [list[1]!.name, `${list[1]!.name}.json`, list[0]!.name, `${list[0]!.name}.json`].sort(),
+    );
   });
 
   it("verification rejects a truncated or foreign file before etcdctl is asked", async () => {

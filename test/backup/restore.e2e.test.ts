@@ -53,7 +53,8 @@ describe.skipIf(skip !== undefined)("etcd restore drill in the lab (real sshd, r
   const node = (name: string, command: string) => labExec(ENV, name, command, { stateRoot: state });
   /** An admin client, only once every node address is routed through this lab's bridge. */
   const admin = async (): Promise<EtcdAdmin> => {
-    for (const [, a] of NODES) if (!(await routedViaBridge(a, BRIDGE))) throw new Error(`${a} is not routed via ${BRIDGE}`);
+    for (const [, a] of NODES)
+      if (!(await routedViaBridge(a, BRIDGE))) throw new Error(`${a} is not routed via ${BRIDGE}`);
     const m = await prepareMaterial(spec(), envPaths(ENV, state).pkiDir, new Date());
     return createEtcdAdmin(URLS, m.adminTls, { callTimeoutMs: 5000 });
   };
@@ -163,7 +164,9 @@ describe.skipIf(skip !== undefined)("etcd restore drill in the lab (real sshd, r
     } finally {
       await b.close();
     }
-    figures.push(`read back ${found}/${BEFORE} snapshotted keys; ${late}/${AFTER} post-snapshot keys present (expected 0)`);
+    figures.push(
+      `read back ${found}/${BEFORE} snapshotted keys; ${late}/${AFTER} post-snapshot keys present (expected 0)`,
+    );
     expect(found).toBe(BEFORE);
     expect(late).toBe(0);
 

@@ -9,7 +9,18 @@ import { clientURL, ETCD, peerURL } from "../../src/ops/etcd/layout.js";
 export function testSpec(cp: number, workers = 0, extraCp: string[] = []): ClusterSpec {
   const nodes: NodeSpec[] = [];
   const add = (name: string, role: NodeSpec["role"], i: number) =>
-    nodes.push({ name, pool: "static", role, kind: "lab", address: `10.79.0.${11 + i}`, labels: {}, taints: [], rebuildToken: "", managed: false, index: 0 });
+    nodes.push({
+      name,
+      pool: "static",
+      role,
+      kind: "lab",
+      address: `10.79.0.${11 + i}`,
+      labels: {},
+      taints: [],
+      rebuildToken: "",
+      managed: false,
+      index: 0,
+    });
   for (let i = 0; i < cp; i++) add(`cp${i + 1}`, "control-plane", i);
   extraCp.forEach((n, i) => add(n, "control-plane", cp + i));
   for (let i = 0; i < workers; i++) add(`w${i + 1}`, "worker", 100 + i);
@@ -30,7 +41,10 @@ export function testDesired(spec: ClusterSpec): Desired {
   return buildDesired(spec, Object.fromEntries(spec.nodes.map((n) => [n.name, pems(n.name)])));
 }
 
-type MutNode = { -readonly [K in keyof NodeStatus]: NodeStatus[K] } & { files: Record<string, string>; services: Record<string, { present: boolean; running: boolean; fingerprint?: string; pid?: number }> };
+type MutNode = { -readonly [K in keyof NodeStatus]: NodeStatus[K] } & {
+  files: Record<string, string>;
+  services: Record<string, { present: boolean; running: boolean; fingerprint?: string; pid?: number }>;
+};
 
 /** Starts from nodes that answered and have nothing of yagura's yet. */
 export function statusBuilder(spec: ClusterSpec, desired: Desired = testDesired(spec)) {
@@ -74,7 +88,12 @@ export function statusBuilder(spec: ClusterSpec, desired: Desired = testDesired(
     /** etcd running with data and the current fingerprint; healthy in-sync voting members. */
     etcd(names: string[] = cpNames) {
       for (const name of names) {
-        nodes[name]!.services[ETCD.component] = { present: true, running: true, fingerprint: desired.etcd[name]?.fingerprint ?? "x", pid: 100 };
+        nodes[name]!.services[ETCD.component] = {
+          present: true,
+          running: true,
+          fingerprint: desired.etcd[name]?.fingerprint ?? "x",
+          pid: 100,
+        };
         nodes[name]!.etcdData = { present: true, hasMember: true };
         nodes[name]!.files[ETCD.envFile] = desired.etcd[name]?.bootstrapNewSha256 ?? "y";
         b.member(name);
@@ -99,11 +118,24 @@ export function statusBuilder(spec: ClusterSpec, desired: Desired = testDesired(
     },
     /** A member with an address outside the spec. */
     foreignMember(name: string, address: string, over: Partial<EtcdMemberStatus> = {}) {
-      members.push({ id: `id-${name}`, name, peerURLs: [`https://${address}:2380`], clientURLs: [`https://${address}:2379`], isLearner: false, healthy: true, inSync: true, ...over });
+      members.push({
+        id: `id-${name}`,
+        name,
+        peerURLs: [`https://${address}:2380`],
+        clientURLs: [`https://${address}:2379`],
+        isLearner: false,
+        healthy: true,
+        inSync: true,
+        ...over,
+      });
       return b;
     },
     stopped(name: string) {
-      nodes[name]!.services[ETCD.component] = { ...nodes[name]!.services[ETCD.component]!, running: false, pid: undefined };
+      nodes[name]!.services[ETCD.component] = {
+        ...nodes[name]!.services[ETCD.component]!,
+        running: false,
+        pid: undefined,
+      };
       const m = members.find((x) => x.name === name);
       if (m) b.member(name, { ...m, healthy: false, inSync: false });
       return b;
@@ -130,7 +162,10 @@ export function statusBuilder(spec: ClusterSpec, desired: Desired = testDesired(
       return b;
     },
     build(): ClusterStatus {
-      return { nodes: structuredClone(nodes), etcd: { members: structuredClone(members), ...(leaderId ? { leaderId } : {}) } };
+      return {
+        nodes: structuredClone(nodes),
+        etcd: { members: structuredClone(members), ...(leaderId ? { leaderId } : {}) },
+      };
     },
   };
   return b;

@@ -23,36 +23,263 @@ const s4 = testSpec(3, 0, ["cp4"]);
 const s2 = testSpec(2);
 
 const cases: Case[] = [
-  { name: "prerequisites missing", spec: s3, status: (b) => b.missing("cp2", "/usr/bin/etcd (etcd-server)").build(), phase: "node-prerequisites-missing", ops: [], message: /cp2: install \/usr\/bin\/etcd/ },
-  { name: "unreachable node's prerequisites are unknown, not missing", spec: s3, status: (b) => b.unreachable("w1").build(), phase: "etcd-certs", ops: ["etcd-certs"], targets: [3] },
-  { name: "fresh cluster: certificates first", spec: s3, status: (b) => b.build(), phase: "etcd-certs", ops: ["etcd-certs"], targets: [3] },
-  { name: "certs on unreachable node skipped", spec: s3, status: (b) => b.unreachable("cp3").build(), phase: "etcd-certs", ops: ["etcd-certs"], targets: [2] },
-  { name: "one certificate deleted", spec: s3, status: (b) => b.provisioned().etcd().file("cp2", ETCD.serverKey, undefined).build(), phase: "etcd-certs", ops: ["etcd-certs"], targets: [1] },
-  { name: "service files missing", spec: s3, status: (b) => b.provisioned().file("cp1", "/etc/yagura/sv/etcd/run", undefined).build(), phase: "etcd-files", ops: ["etcd-files"], targets: [1] },
-  { name: "bootstrap when every control-plane node answers", spec: s3, status: (b) => b.provisioned().build(), phase: "etcd-bootstrap", ops: ["etcd-bootstrap"], targets: [3] },
-  { name: "bootstrap refused when one is unreachable", spec: s3, status: (b) => b.provisioned(["cp1", "cp2"]).unreachable("cp3").build(), phase: "etcd-bootstrap-aborted", ops: [], message: /unreachable: cp3/ },
-  { name: "interrupted bootstrap is finished", spec: s3, status: (b) => b.provisioned().etcd(["cp1"]).noEtcdAnswer().build(), phase: "etcd-bootstrap", ops: ["etcd-bootstrap"], targets: [2] },
-  { name: "wait for health after bootstrap", spec: s3, status: (b) => b.provisioned().etcd().noLeader().build(), phase: "etcd-wait", ops: ["etcd-wait"], targets: [3] },
-  { name: "healthy cluster in scope etcd is completed", spec: s3, status: (b) => b.provisioned().etcd().build(), phase: "completed", ops: [], scope: "etcd" },
-  { name: "healthy etcd does not pretend Kubernetes exists", spec: s3, status: (b) => b.provisioned().etcd().build(), phase: "k8s-control-plane-not-built", ops: [], scope: "all" },
-  { name: "stopped member is started", spec: s3, status: (b) => b.provisioned().etcd().stopped("cp2").build(), phase: "etcd-start", ops: ["etcd-start"], targets: [1] },
-  { name: "all stopped: started together", spec: s3, status: (b) => b.provisioned().etcd().stopped("cp1").stopped("cp2").stopped("cp3").noEtcdAnswer().build(), phase: "etcd-start", ops: ["etcd-start"], targets: [3] },
-  { name: "outdated member restarted", spec: s3, status: (b) => b.provisioned().etcd().fingerprint("cp3", "0".repeat(64)).build(), phase: "etcd-restart", ops: ["etcd-restart"], targets: [1] },
-  { name: "edited run script: rewritten, fingerprint forgotten", spec: s3, status: (b) => b.provisioned().etcd().file("cp2", "/etc/yagura/sv/etcd/run", "f".repeat(64)).build(), phase: "etcd-files", ops: ["etcd-files"], targets: [1] },
-  { name: "outdated member not restarted while another is unhealthy", spec: s3, status: (b) => b.provisioned().etcd().fingerprint("cp3", undefined).member("cp1", { healthy: false, inSync: false }).build(), phase: "etcd-maintenance-aborted", ops: [], message: /unhealthy members: cp1/ },
-  { name: "wiped data dir: member removed", spec: s3, status: (b) => b.provisioned().etcd().wiped("cp2").build(), phase: "etcd-remove-member", ops: ["etcd-remove-member"], targets: [1] },
-  { name: "wiped data dir refused while a control-plane node is unreachable", spec: s3, status: (b) => b.provisioned().etcd().wiped("cp2").unreachable("cp3").build(), phase: "etcd-maintenance-aborted", ops: [], message: /unreachable control-plane nodes: cp3/ },
-  { name: "wiped member of two: no quorum, so wait rather than remove", spec: s2, status: (b) => b.provisioned().etcd().wiped("cp2").build(), phase: "etcd-wait", ops: ["etcd-wait"] },
-  { name: "removed member's node re-added as learner", spec: s3, status: (b) => b.provisioned().etcd(["cp1", "cp3"]).data("cp2", false).build(), phase: "etcd-add-member", ops: ["etcd-add-member"], targets: [1] },
-  { name: "new control-plane node added as learner", spec: s4, status: (b) => b.provisioned().etcd(["cp1", "cp2", "cp3"]).build(), phase: "etcd-add-member", ops: ["etcd-add-member"], targets: [1] },
-  { name: "add refused while a member is out of sync", spec: s4, status: (b) => b.provisioned().etcd(["cp1", "cp2", "cp3"]).member("cp2", { inSync: false }).build(), phase: "etcd-maintenance-aborted", ops: [], message: /not in sync: cp2/ },
-  { name: "add refused while a control-plane node is unreachable", spec: s4, status: (b) => b.provisioned(["cp1", "cp2", "cp3"]).etcd(["cp1", "cp2", "cp3"]).unreachable("cp4").build(), phase: "etcd-maintenance-aborted", ops: [], message: /cp4/ },
-  { name: "learner promoted", spec: s4, status: (b) => b.provisioned().etcd().member("cp4", { isLearner: true }).build(), phase: "etcd-promote", ops: ["etcd-promote"], targets: [1] },
-  { name: "added but never started: start it", spec: s4, status: (b) => b.provisioned().etcd(["cp1", "cp2", "cp3"]).member("cp4", { name: "", clientURLs: [], isLearner: true, healthy: false, inSync: false }).build(), phase: "etcd-add-member", ops: ["etcd-add-member"], targets: [1] },
-  { name: "member not in the inventory removed", spec: s3, status: (b) => b.provisioned().etcd().foreignMember("cp4", "10.79.0.14").build(), phase: "etcd-remove-member", ops: ["etcd-remove-member"], targets: [1] },
-  { name: "no removal without a healthy quorum", spec: s3, status: (b) => b.provisioned().etcd().foreignMember("old", "10.79.0.99").member("cp2", { healthy: false, inSync: false }).member("cp3", { healthy: false, inSync: false }).build(), phase: "etcd-wait", ops: ["etcd-wait"] },
-  { name: "removal refused while another member is unhealthy", spec: s3, status: (b) => b.provisioned().etcd().foreignMember("old", "10.79.0.99").member("cp3", { healthy: false, inSync: false }).build(), phase: "etcd-maintenance-aborted", ops: [], message: /not in sync: cp3/ },
-  { name: "learner added for a node with stale data", spec: s4, status: (b) => b.provisioned().etcd(["cp1", "cp2", "cp3"]).data("cp4", true).build(), phase: "etcd-add-member", ops: ["etcd-add-member"], targets: [1] },
+  {
+    name: "prerequisites missing",
+    spec: s3,
+    status: (b) => b.missing("cp2", "/usr/bin/etcd (etcd-server)").build(),
+    phase: "node-prerequisites-missing",
+    ops: [],
+    message: /cp2: install \/usr\/bin\/etcd/,
+  },
+  {
+    name: "unreachable node's prerequisites are unknown, not missing",
+    spec: s3,
+    status: (b) => b.unreachable("w1").build(),
+    phase: "etcd-certs",
+    ops: ["etcd-certs"],
+    targets: [3],
+  },
+  {
+    name: "fresh cluster: certificates first",
+    spec: s3,
+    status: (b) => b.build(),
+    phase: "etcd-certs",
+    ops: ["etcd-certs"],
+    targets: [3],
+  },
+  {
+    name: "certs on unreachable node skipped",
+    spec: s3,
+    status: (b) => b.unreachable("cp3").build(),
+    phase: "etcd-certs",
+    ops: ["etcd-certs"],
+    targets: [2],
+  },
+  {
+    name: "one certificate deleted",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().file("cp2", ETCD.serverKey, undefined).build(),
+    phase: "etcd-certs",
+    ops: ["etcd-certs"],
+    targets: [1],
+  },
+  {
+    name: "service files missing",
+    spec: s3,
+    status: (b) => b.provisioned().file("cp1", "/etc/yagura/sv/etcd/run", undefined).build(),
+    phase: "etcd-files",
+    ops: ["etcd-files"],
+    targets: [1],
+  },
+  {
+    name: "bootstrap when every control-plane node answers",
+    spec: s3,
+    status: (b) => b.provisioned().build(),
+    phase: "etcd-bootstrap",
+    ops: ["etcd-bootstrap"],
+    targets: [3],
+  },
+  {
+    name: "bootstrap refused when one is unreachable",
+    spec: s3,
+    status: (b) => b.provisioned(["cp1", "cp2"]).unreachable("cp3").build(),
+    phase: "etcd-bootstrap-aborted",
+    ops: [],
+    message: /unreachable: cp3/,
+  },
+  {
+    name: "interrupted bootstrap is finished",
+    spec: s3,
+    status: (b) => b.provisioned().etcd(["cp1"]).noEtcdAnswer().build(),
+    phase: "etcd-bootstrap",
+    ops: ["etcd-bootstrap"],
+    targets: [2],
+  },
+  {
+    name: "wait for health after bootstrap",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().noLeader().build(),
+    phase: "etcd-wait",
+    ops: ["etcd-wait"],
+    targets: [3],
+  },
+  {
+    name: "healthy cluster in scope etcd is completed",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().build(),
+    phase: "completed",
+    ops: [],
+    scope: "etcd",
+  },
+  {
+    name: "healthy etcd does not pretend Kubernetes exists",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().build(),
+    phase: "k8s-control-plane-not-built",
+    ops: [],
+    scope: "all",
+  },
+  {
+    name: "stopped member is started",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().stopped("cp2").build(),
+    phase: "etcd-start",
+    ops: ["etcd-start"],
+    targets: [1],
+  },
+  {
+    name: "all stopped: started together",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().stopped("cp1").stopped("cp2").stopped("cp3").noEtcdAnswer().build(),
+    phase: "etcd-start",
+    ops: ["etcd-start"],
+    targets: [3],
+  },
+  {
+    name: "outdated member restarted",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().fingerprint("cp3", "0".repeat(64)).build(),
+    phase: "etcd-restart",
+    ops: ["etcd-restart"],
+    targets: [1],
+  },
+  {
+    name: "edited run script: rewritten, fingerprint forgotten",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().file("cp2", "/etc/yagura/sv/etcd/run", "f".repeat(64)).build(),
+    phase: "etcd-files",
+    ops: ["etcd-files"],
+    targets: [1],
+  },
+  {
+    name: "outdated member not restarted while another is unhealthy",
+    spec: s3,
+    status: (b) =>
+      b.provisioned().etcd().fingerprint("cp3", undefined).member("cp1", { healthy: false, inSync: false }).build(),
+    phase: "etcd-maintenance-aborted",
+    ops: [],
+    message: /unhealthy members: cp1/,
+  },
+  {
+    name: "wiped data dir: member removed",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().wiped("cp2").build(),
+    phase: "etcd-remove-member",
+    ops: ["etcd-remove-member"],
+    targets: [1],
+  },
+  {
+    name: "wiped data dir refused while a control-plane node is unreachable",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().wiped("cp2").unreachable("cp3").build(),
+    phase: "etcd-maintenance-aborted",
+    ops: [],
+    message: /unreachable control-plane nodes: cp3/,
+  },
+  {
+    name: "wiped member of two: no quorum, so wait rather than remove",
+    spec: s2,
+    status: (b) => b.provisioned().etcd().wiped("cp2").build(),
+    phase: "etcd-wait",
+    ops: ["etcd-wait"],
+  },
+  {
+    name: "removed member's node re-added as learner",
+    spec: s3,
+    status: (b) => b.provisioned().etcd(["cp1", "cp3"]).data("cp2", false).build(),
+    phase: "etcd-add-member",
+    ops: ["etcd-add-member"],
+    targets: [1],
+  },
+  {
+    name: "new control-plane node added as learner",
+    spec: s4,
+    status: (b) => b.provisioned().etcd(["cp1", "cp2", "cp3"]).build(),
+    phase: "etcd-add-member",
+    ops: ["etcd-add-member"],
+    targets: [1],
+  },
+  {
+    name: "add refused while a member is out of sync",
+    spec: s4,
+    status: (b) => b.provisioned().etcd(["cp1", "cp2", "cp3"]).member("cp2", { inSync: false }).build(),
+    phase: "etcd-maintenance-aborted",
+    ops: [],
+    message: /not in sync: cp2/,
+  },
+  {
+    name: "add refused while a control-plane node is unreachable",
+    spec: s4,
+    status: (b) => b.provisioned(["cp1", "cp2", "cp3"]).etcd(["cp1", "cp2", "cp3"]).unreachable("cp4").build(),
+    phase: "etcd-maintenance-aborted",
+    ops: [],
+    message: /cp4/,
+  },
+  {
+    name: "learner promoted",
+    spec: s4,
+    status: (b) => b.provisioned().etcd().member("cp4", { isLearner: true }).build(),
+    phase: "etcd-promote",
+    ops: ["etcd-promote"],
+    targets: [1],
+  },
+  {
+    name: "added but never started: start it",
+    spec: s4,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd(["cp1", "cp2", "cp3"])
+        .member("cp4", { name: "", clientURLs: [], isLearner: true, healthy: false, inSync: false })
+        .build(),
+    phase: "etcd-add-member",
+    ops: ["etcd-add-member"],
+    targets: [1],
+  },
+  {
+    name: "member not in the inventory removed",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().foreignMember("cp4", "10.79.0.14").build(),
+    phase: "etcd-remove-member",
+    ops: ["etcd-remove-member"],
+    targets: [1],
+  },
+  {
+    name: "no removal without a healthy quorum",
+    spec: s3,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd()
+        .foreignMember("old", "10.79.0.99")
+        .member("cp2", { healthy: false, inSync: false })
+        .member("cp3", { healthy: false, inSync: false })
+        .build(),
+    phase: "etcd-wait",
+    ops: ["etcd-wait"],
+  },
+  {
+    name: "removal refused while another member is unhealthy",
+    spec: s3,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd()
+        .foreignMember("old", "10.79.0.99")
+        .member("cp3", { healthy: false, inSync: false })
+        .build(),
+    phase: "etcd-maintenance-aborted",
+    ops: [],
+    message: /not in sync: cp3/,
+  },
+  {
+    name: "learner added for a node with stale data",
+    spec: s4,
+    status: (b) => b.provisioned().etcd(["cp1", "cp2", "cp3"]).data("cp4", true).build(),
+    phase: "etcd-add-member",
+    ops: ["etcd-add-member"],
+    targets: [1],
+  },
 ];
 
 describe("decide", () => {
@@ -99,7 +326,11 @@ describe("decide", () => {
 
   it("drifted run script makes the files op forget the fingerprint first", () => {
     const desired = testDesired(s3);
-    const status = statusBuilder(s3, desired).provisioned().etcd().file("cp2", "/etc/yagura/sv/etcd/run", "f".repeat(64)).build();
+    const status = statusBuilder(s3, desired)
+      .provisioned()
+      .etcd()
+      .file("cp2", "/etc/yagura/sv/etcd/run", "f".repeat(64))
+      .build();
     const op = decide(s3, status, { now, desired, scope: "etcd" }).ops[0]!;
     const names: string[] = [];
     for (let c = op.nextCommand(); c; c = op.nextCommand()) names.push(`${c.name}@${c.target}`);

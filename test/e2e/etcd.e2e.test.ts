@@ -65,9 +65,15 @@ describe.skipIf(skip !== undefined)("etcd rungs in the lab (real sshd, runit, et
     const list = etcdctl(state, ENV, ALL3.slice(0, 1), ["member", "list"]);
     expect(list.out.match(/started/g)).toHaveLength(3);
     // Without a client certificate the cluster refuses.
-    const anon = await node("10.79.0.11", "ETCDCTL_API=3 etcdctl --endpoints=https://10.79.0.11:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --command-timeout=2s get x");
+    const anon = await node(
+      "10.79.0.11",
+      "ETCDCTL_API=3 etcdctl --endpoints=https://10.79.0.11:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --command-timeout=2s get x",
+    );
     expect(anon.code).not.toBe(0);
-    const key = await node("10.79.0.12", "stat -c %a /etc/kubernetes/pki/etcd/server.key /etc/kubernetes/pki/etcd/peer.key");
+    const key = await node(
+      "10.79.0.12",
+      "stat -c %a /etc/kubernetes/pki/etcd/server.key /etc/kubernetes/pki/etcd/peer.key",
+    );
     expect(key.stdout.trim().split("\n")).toEqual(["600", "600"]);
   }, 120_000);
 
@@ -122,7 +128,12 @@ describe.skipIf(skip !== undefined)("etcd rungs in the lab (real sshd, runit, et
     const r = await reconcile();
     expect(r.code, r.out).toBe(0);
     expect(changes(r.out)).toEqual(["etcd-remove-member", "etcd-add-member", "etcd-promote"]);
-    const got = etcdctl(state, ENV, [url("10.79.0.12")], ["get", "before-wipe", "--print-value-only", "--consistency=s"]);
+    const got = etcdctl(
+      state,
+      ENV,
+      [url("10.79.0.12")],
+      ["get", "before-wipe", "--print-value-only", "--consistency=s"],
+    );
     expect(got.out.trim()).toBe("1");
     expect(etcdctl(state, ENV, ALL3, ["endpoint", "health"]).code).toBe(0);
   }, 180_000);
@@ -148,7 +159,14 @@ describe.skipIf(skip !== undefined)("etcd rungs in the lab (real sshd, runit, et
     try {
       let r = await reconcile();
       expect(r.code, r.out).toBe(0);
-      expect(changes(r.out)).toEqual(["etcd-certs", "etcd-files", "etcd-add-member", "etcd-promote", "etcd-add-member", "etcd-promote"]);
+      expect(changes(r.out)).toEqual([
+        "etcd-certs",
+        "etcd-files",
+        "etcd-add-member",
+        "etcd-promote",
+        "etcd-add-member",
+        "etcd-promote",
+      ]);
       const list5 = etcdctl(state, ENV, ALL3.slice(0, 1), ["member", "list"]);
       expect(list5.out.match(/started/g), list5.out).toHaveLength(5);
       expect(list5.out).not.toMatch(/true$/m);

@@ -71,7 +71,13 @@ export async function stopMember(c: ChildProcess): Promise<void> {
 }
 
 /** Starts one etcd member per address on `clientPort`/`peerPort` and waits until every one is healthy. */
-export async function startEtcd(dir: string, pki: Pki, addresses: string[], clientPort: number, peerPort: number): Promise<TestEtcd> {
+export async function startEtcd(
+  dir: string,
+  pki: Pki,
+  addresses: string[],
+  clientPort: number,
+  peerPort: number,
+): Promise<TestEtcd> {
   const now = new Date();
   const nodes = addresses.map((address, i) => ({ name: `etcd${i + 1}`, address }));
   const cluster = nodes.map((n) => `${n.name}=https://${n.address}:${peerPort}`).join(",");

@@ -84,7 +84,10 @@ describe("etcd admin", () => {
       expect(m.clientURLs).toEqual([`https://${ADDRESSES[i]}:${CLIENT_PORT}`]);
     }
     // etcdctl prints ids in hex; ours must be the same numbers, to the last bit.
-    const hex = etcdctl("member", "list").trim().split("\n").map((l) => l.split(",")[0]!.trim());
+    const hex = etcdctl("member", "list")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(",")[0]!.trim());
     expect(members.map((m) => BigInt(m.id).toString(16)).sort()).toEqual(hex.sort());
     expect(memberIdToDecimal(`0x${hex[0]}`)).toBe(BigInt(`0x${hex[0]}`).toString());
   });
@@ -125,7 +128,9 @@ describe("etcd admin", () => {
     // A learner that never started is not in sync; etcd refuses the promotion.
     await expect(admin.promote(learner.id)).rejects.toThrow(/learner|sync|ready/i);
     await admin.remove(learner.id);
-    expect((await settledMembers((m) => m.every((x) => x.id !== learner.id))).map((m) => m.id)).not.toContain(learner.id);
+    expect((await settledMembers((m) => m.every((x) => x.id !== learner.id))).map((m) => m.id)).not.toContain(
+      learner.id,
+    );
   });
 
   it("adds a learner that starts and catches up, promotes it, then removes it", async () => {
@@ -139,7 +144,16 @@ describe("etcd admin", () => {
       `${node.name}=${peer}`,
     ].join(",");
     let log = "";
-    const child = spawnMember(dir, pki, node, cluster, "existing", CLIENT_PORT, PEER_PORT, (t) => (log = (log + t).slice(-4000)));
+    const child = spawnMember(
+      dir,
+      pki,
+      node,
+      cluster,
+      "existing",
+      CLIENT_PORT,
+      PEER_PORT,
+      (t) => (log = (log + t).slice(-4000)),
+    );
     try {
       const endpoint = `https://${node.address}:${CLIENT_PORT}`;
       const status = await retry(async () => {
@@ -156,7 +170,10 @@ describe("etcd admin", () => {
         await viaLearner.close();
       }
       await retry(() => admin.promote(learner.id), /in sync|not ready|learner/i);
-      expect((await admin.members()).find((m) => m.id === learner.id)).toMatchObject({ name: "etcd4", isLearner: false });
+      expect((await admin.members()).find((m) => m.id === learner.id)).toMatchObject({
+        name: "etcd4",
+        isLearner: false,
+      });
       await admin.remove(learner.id);
       expect(await settledMembers((m) => m.every((x) => x.id !== learner.id))).toHaveLength(3);
     } catch (err) {
@@ -180,8 +197,16 @@ describe("etcd admin", () => {
     const now = new Date();
     const usages = ["client" as const];
     // The etcd peer CA is a real CA of this cluster, just not the one trusted on the client port.
-    const wrong = await pki.issue("etcd-peer", { name: "intruder", commonName: "yagura", dnsNames: [], ipAddresses: [], usages }, now);
-    const bad = createEtcdAdmin(etcd.endpoints, { ca: etcd.tls.ca, cert: wrong.certPem, key: wrong.keyPem }, { callTimeoutMs: 3000 });
+    const wrong = await pki.issue(
+      "etcd-peer",
+      { name: "intruder", commonName: "yagura", dnsNames: [], ipAddresses: [], usages },
+      now,
+    );
+    const bad = createEtcdAdmin(
+      etcd.endpoints,
+      { ca: etcd.tls.ca, cert: wrong.certPem, key: wrong.keyPem },
+      { callTimeoutMs: 3000 },
+    );
     try {
       await expect(bad.members()).rejects.toThrow();
       const s = await bad.endpointStatus(etcd.endpoints[0]!);

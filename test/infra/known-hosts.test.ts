@@ -73,7 +73,13 @@ describe("known_hosts pinning", () => {
 
   it("parses several names per line, comments and junk", () => {
     const kh = parseKnownHosts(
-      ["# comment", "", "garbage", "10.0.0.1,cp-1,[10.0.0.1]:2222 ssh-ed25519 AAAAC3Nz comment here", "!10.0.0.1,10.0.0.* ssh-rsa AAAA"].join("\n"),
+      [
+        "# comment",
+        "",
+        "garbage",
+        "10.0.0.1,cp-1,[10.0.0.1]:2222 ssh-ed25519 AAAAC3Nz comment here",
+        "!10.0.0.1,10.0.0.* ssh-rsa AAAA",
+      ].join("\n"),
       "/x",
     );
     expect(kh.keysFor("10.0.0.1", 22).map((k) => k.type)).toEqual(["ssh-ed25519"]);

@@ -27,7 +27,10 @@ describe("shq", () => {
   });
 
   it("round-trips arbitrary strings, in one sh run", () => {
-    const values = fc.sample(fc.string({ unit: "binary", maxLength: 40 }).filter((v) => !v.includes("\0")), 300);
+    const values = fc.sample(
+      fc.string({ unit: "binary", maxLength: 40 }).filter((v) => !v.includes("\0")),
+      300,
+    );
     // Every value as a NUL-terminated field; one shell for all of them keeps this fast.
     const script = values.map((v) => `printf '%s\\0' ${shq(v)}`).join("\n");
     const out = execFileSync("sh", ["-c", script], { encoding: "utf8", maxBuffer: 1 << 24 });

@@ -6,7 +6,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shq } from "../../src/infra/shell.js";
 import { createSshPool } from "../../src/infra/ssh.js";
-import { CommandError, CommandTimeoutError, HostKeyMismatchError, NodeUnreachableError, type NodeShell } from "../../src/infra/types.js";
+import {
+  CommandError,
+  CommandTimeoutError,
+  HostKeyMismatchError,
+  NodeUnreachableError,
+  type NodeShell,
+} from "../../src/infra/types.js";
 import { startSshd, type TestSshd } from "./sshd.js";
 
 const HOST = "127.0.0.23";
@@ -41,7 +47,11 @@ afterAll(async () => {
 
 describe("ssh pool", () => {
   it("runs commands and reports exit codes, stdout and stderr", async () => {
-    expect(await pool.exec("n1", "echo out; echo err >&2; exit 3")).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
+    expect(await pool.exec("n1", "echo out; echo err >&2; exit 3")).toEqual({
+      code: 3,
+      stdout: "out\n",
+      stderr: "err\n",
+    });
     expect(await pool.run("n1", "printf hello")).toBe("hello");
     const e = await pool.run("n1", "echo nope >&2; exit 7").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(CommandError);
@@ -78,7 +88,9 @@ describe("ssh pool", () => {
   it("leaves the old file and no temp file when an upload fails", async () => {
     const path = join(dir, "remote", "kept");
     await pool.upload("n1", path, "old", { mode: 0o644 });
-    const e = await pool.upload("n1", path, "new", { mode: 0o644, owner: "no-such-user-yagura" }).catch((x: unknown) => x);
+    const e = await pool
+      .upload("n1", path, "new", { mode: 0o644, owner: "no-such-user-yagura" })
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(CommandError);
     expect(await pool.run("n1", `cat ${shq(path)}; ls -A ${shq(join(dir, "remote"))}`)).toBe("oldkept\nsub dir\n");
   });
@@ -97,7 +109,9 @@ describe("ssh pool", () => {
 
   it("kills a command that outlives its timeout", async () => {
     const pidFile = join(dir, "slow.pid");
-    const e = await pool.exec("n3", `echo $$ > ${shq(pidFile)}; exec sleep 30`, { timeoutMs: 500 }).catch((x: unknown) => x);
+    const e = await pool
+      .exec("n3", `echo $$ > ${shq(pidFile)}; exec sleep 30`, { timeoutMs: 500 })
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(CommandTimeoutError);
     expect(e).toMatchObject({ node: "n3", code: 124, timeoutMs: 500 });
     expect((e as Error).message).toMatch(/timed out after 500 ms/);
@@ -119,7 +133,10 @@ describe("ssh pool", () => {
     await p.run("frozen", "true");
     // Freeze this connection's sshd process (a child of the sshd this test started): the node's
     // own timeout(1) can no longer report back, so only the pool's backstop can end the call.
-    const sessions = execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" }).trim().split("\n").map(Number);
+    const sessions = execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .map(Number);
     const before = new Set(sessions);
     for (const pid of sessions) process.kill(pid, "SIGSTOP");
     try {
@@ -129,7 +146,10 @@ describe("ssh pool", () => {
       for (const pid of sessions) process.kill(pid, "SIGCONT");
     }
     expect(await p.run("frozen", "echo back")).toBe("back\n");
-    const now = execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" }).trim().split("\n").map(Number);
+    const now = execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .map(Number);
     expect(now.some((pid) => !before.has(pid))).toBe(true); // a new connection
     await p.close();
   });
@@ -155,7 +175,10 @@ describe("ssh pool", () => {
   it("refuses a changed host key, naming node, fingerprints and file", async () => {
     const wrong = join(dir, "known_hosts_wrong");
     // A different, valid ed25519 key pinned for the host.
-    await writeFile(wrong, `[${HOST}]:${PORT} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`);
+    await writeFile(
+      wrong,
+      `[${HOST}]:${PORT} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`,
+    );
     const p = createSshPool({ targets: [target("cp-1")], privateKeyPath: sshd.clientKeyPath, knownHostsPath: wrong });
     const e = await p.exec("cp-1", "true").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(HostKeyMismatchError);
@@ -163,7 +186,11 @@ describe("ssh pool", () => {
     expect(msg).toContain("cp-1");
     expect(msg).toContain(wrong);
     expect(msg).toMatch(/expected SHA256:[A-Za-z0-9+/]{43}, the server presents SHA256:[A-Za-z0-9+/]{43}/);
-    expect((e as HostKeyMismatchError).details).toMatchObject({ node: "cp-1", knownHostsPath: wrong, expected: [expect.stringMatching(/^SHA256:/)] });
+    expect((e as HostKeyMismatchError).details).toMatchObject({
+      node: "cp-1",
+      knownHostsPath: wrong,
+      expected: [expect.stringMatching(/^SHA256:/)],
+    });
     // Remembered for the pass: the second call fails the same way without another handshake.
     await expect(p.exec("cp-1", "true")).rejects.toBe(e);
     expect(p.roundTrips.get("cp-1")).toBeUndefined();

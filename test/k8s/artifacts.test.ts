@@ -3,16 +3,26 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { artifactCheckCommand, artifactProblem, parseArtifactCheck, planArtifacts, type ArtifactPlan } from "../../src/k8s/artifacts.js";
+import {
+  artifactCheckCommand,
+  artifactProblem,
+  parseArtifactCheck,
+  planArtifacts,
+  type ArtifactPlan,
+} from "../../src/k8s/artifacts.js";
 import { inventorySchema } from "../../src/inventory/schema.js";
 import { sha256 } from "../../src/supervisor/fingerprint.js";
 
 const SHA = "d".repeat(64);
 const all = Object.fromEntries(
-  ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"].map((n) => [n, { version: "v1.33.5", sha256: SHA }]),
+  ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"].map((n) => [
+    n,
+    { version: "v1.33.5", sha256: SHA },
+  ]),
 );
 const artifacts = (a: Record<string, unknown>) =>
-  inventorySchema.parse({ cluster: { name: "c", kubernetesVersion: "v1.33.5" }, artifacts: { binaries: all, ...a } }).artifacts;
+  inventorySchema.parse({ cluster: { name: "c", kubernetesVersion: "v1.33.5" }, artifacts: { binaries: all, ...a } })
+    .artifacts;
 const kubelet = (r: ReturnType<typeof planArtifacts>) => {
   if (!r.ok) throw new Error(r.problems.join("; "));
   return r.plans.find((p) => p.name === "kubelet")!;
@@ -21,9 +31,24 @@ const kubelet = (r: ReturnType<typeof planArtifacts>) => {
 describe("planArtifacts", () => {
   it.each([
     ["image", { source: "image" }, {}, { kind: "image" }],
-    ["local dir", { source: "local", localDir: "/srv/bin" }, {}, { kind: "local", path: "/srv/bin/kubelet", via: "artifacts.localDir" }],
-    ["env beats localDir", { source: "local", localDir: "/srv/bin" }, { YAGURA_KUBE_BIN_DIR: "/x" }, { kind: "local", path: "/x/kubelet", via: "YAGURA_KUBE_BIN_DIR" }],
-    ["mirror", { source: "mirror", mirrorUrl: "https://m.example/k8s/" }, {}, { kind: "mirror", url: "https://m.example/k8s/v1.33.5/kubelet" }],
+    [
+      "local dir",
+      { source: "local", localDir: "/srv/bin" },
+      {},
+      { kind: "local", path: "/srv/bin/kubelet", via: "artifacts.localDir" },
+    ],
+    [
+      "env beats localDir",
+      { source: "local", localDir: "/srv/bin" },
+      { YAGURA_KUBE_BIN_DIR: "/x" },
+      { kind: "local", path: "/x/kubelet", via: "YAGURA_KUBE_BIN_DIR" },
+    ],
+    [
+      "mirror",
+      { source: "mirror", mirrorUrl: "https://m.example/k8s/" },
+      {},
+      { kind: "mirror", url: "https://m.example/k8s/v1.33.5/kubelet" },
+    ],
   ])("%s", (_name, a, env, origin) => {
     const p = kubelet(planArtifacts(artifacts(a), env));
     expect(p.origin).toEqual(origin);
@@ -51,7 +76,8 @@ describe("artifact check on a real sh", () => {
   const file = join(dir, "it's kubelet");
   writeFileSync(file, "binary");
   chmodSync(file, 0o755);
-  const run = (p: Pick<ArtifactPlan, "nodePath" | "sha256">) => execFileSync("sh", ["-c", artifactCheckCommand(p)], { encoding: "utf8" });
+  const run = (p: Pick<ArtifactPlan, "nodePath" | "sha256">) =>
+    execFileSync("sh", ["-c", artifactCheckCommand(p)], { encoding: "utf8" });
 
   it.each([
     ["right checksum", file, sha256("binary"), { state: "ok" }],

@@ -40,7 +40,11 @@ describe("Kubernetes certificate plan, issued by the real PKI", () => {
       expect(names).toContain(K8S_CERT.kubeletClient(n.name));
       expect(names).toContain(K8S_CERT.kubeletServer(n.name));
     }
-    expect(names.filter((n) => n.startsWith("apiserver-cp-"))).toEqual(["apiserver-cp-1", "apiserver-cp-2", "apiserver-cp-3"]);
+    expect(names.filter((n) => n.startsWith("apiserver-cp-"))).toEqual([
+      "apiserver-cp-1",
+      "apiserver-cp-2",
+      "apiserver-cp-3",
+    ]);
   });
 
   it("apiserver serving certificate carries every name clients use", () => {
@@ -80,7 +84,12 @@ describe("Kubernetes certificate plan, issued by the real PKI", () => {
 
   it("signs each certificate by the CA of its trust domain", async () => {
     const subject = async (kind: "etcd-client" | "front-proxy" | "kubernetes") =>
-      execFileSync("openssl", ["x509", "-noout", "-subject"], { input: await pki.ensureCA(kind, now), encoding: "utf8" }).replace(/^subject=\s*/, "").trim();
+      execFileSync("openssl", ["x509", "-noout", "-subject"], {
+        input: await pki.ensureCA(kind, now),
+        encoding: "utf8",
+      })
+        .replace(/^subject=\s*/, "")
+        .trim();
     expect(cert("apiserver-etcd-client")).toContain(`Issuer: ${await subject("etcd-client")}`);
     expect(cert("front-proxy-client")).toContain(`Issuer: ${await subject("front-proxy")}`);
     expect(cert("kubelet-server-lab-1")).toContain(`Issuer: ${await subject("kubernetes")}`);
@@ -95,7 +104,10 @@ describe("Kubernetes certificate plan, issued by the real PKI", () => {
   });
 
   it("the admin certificate is short-lived", () => {
-    const end = execFileSync("openssl", ["x509", "-noout", "-enddate"], { input: issued.get("admin")!.certPem, encoding: "utf8" });
+    const end = execFileSync("openssl", ["x509", "-noout", "-enddate"], {
+      input: issued.get("admin")!.certPem,
+      encoding: "utf8",
+    });
     const days = (new Date(end.replace("notAfter=", "").trim()).getTime() - now.getTime()) / 86_400_000;
     expect(days).toBeLessThanOrEqual(1.01);
   });

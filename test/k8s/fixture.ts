@@ -9,7 +9,15 @@ export function testSpec(version: string, extra: Record<string, unknown> = {}): 
   const inv = inventorySchema.parse({
     cluster: { name: "tokyo", kubernetesVersion: version, kubeProxyMode: "ipvs" },
     nodePools: [
-      { name: "cp", role: "control-plane", kind: "vm", count: 3, flavor: "m1", image: "img", firstAddress: "10.0.0.11" },
+      {
+        name: "cp",
+        role: "control-plane",
+        kind: "vm",
+        count: 3,
+        flavor: "m1",
+        image: "img",
+        firstAddress: "10.0.0.11",
+      },
       {
         name: "bm",
         role: "worker",

@@ -54,7 +54,10 @@ describe("switches by node and inventory", () => {
     expect(off).toContain("--authorization-mode=Node,RBAC");
     expect(off).toContain("--encryption-provider-config=/etc/kubernetes/encryption-config.yaml");
     const on = apiserverFlags(
-      renderContext({ ...input("v1.33.0", "cp-1", { keystone: { project: { name: "p" }, auth: { enabled: true } } }), audit: { logPath: "/var/log/a.log" } }),
+      renderContext({
+        ...input("v1.33.0", "cp-1", { keystone: { project: { name: "p" }, auth: { enabled: true } } }),
+        audit: { logPath: "/var/log/a.log" },
+      }),
     );
     expect(on).toContain("--audit-log-path=/var/log/a.log");
     expect(on).toContain("--authentication-token-webhook-config-file=/etc/kubernetes/keystone-webhook.kubeconfig");
@@ -73,13 +76,22 @@ describe("switches by node and inventory", () => {
 
   it("registers with the boot taint first, then the node's own, without duplicates", () => {
     const own = [{ key: "dedicated", value: "storage", effect: "NoSchedule" as const }];
-    expect(registerTaints("node.yagura.io/not-ready", own)).toEqual([{ key: "node.yagura.io/not-ready", value: "", effect: "NoSchedule" }, ...own]);
+    expect(registerTaints("node.yagura.io/not-ready", own)).toEqual([
+      { key: "node.yagura.io/not-ready", value: "", effect: "NoSchedule" },
+      ...own,
+    ]);
     expect(registerTaints("b", [{ key: "b", value: "", effect: "NoSchedule" }])).toHaveLength(1);
   });
 
   it("workers run only kubelet and kube-proxy", () => {
     expect(renderNode(input("v1.33.0", "bm-1")).map((c) => c.name)).toEqual(["kubelet", "kube-proxy"]);
-    expect(renderNode(input("v1.33.0", "cp-2")).map((c) => c.name)).toEqual(["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"]);
+    expect(renderNode(input("v1.33.0", "cp-2")).map((c) => c.name)).toEqual([
+      "kube-apiserver",
+      "kube-controller-manager",
+      "kube-scheduler",
+      "kubelet",
+      "kube-proxy",
+    ]);
   });
 
   it("every certificate a rendered file points at is in the certificate plan", () => {
@@ -119,7 +131,13 @@ describe("switches by node and inventory", () => {
 
 describe("admin kubeconfig", () => {
   it("embeds the PEMs as base64 data", () => {
-    const text = renderAdminKubeconfig({ clusterName: "tokyo", server: "https://203.0.113.10:6443", caPem: "CA\n", certPem: "CERT\n", keyPem: "KEY\n" });
+    const text = renderAdminKubeconfig({
+      clusterName: "tokyo",
+      server: "https://203.0.113.10:6443",
+      caPem: "CA\n",
+      certPem: "CERT\n",
+      keyPem: "KEY\n",
+    });
     expect(text).toContain(`certificate-authority-data: "${Buffer.from("CA\n").toString("base64")}"`);
     expect(text).toContain(`client-key-data: "${Buffer.from("KEY\n").toString("base64")}"`);
     expect(text).toContain('current-context: "tokyo-admin@tokyo"');

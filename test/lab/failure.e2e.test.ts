@@ -39,6 +39,11 @@ describe.skipIf(skip !== undefined)("a failed lab up", () => {
     expect(netnsWith(ctx.names.netnsPrefix)).toEqual([]);
     expect(linksWith(ctx.names.vethPrefix, "ygt2fail")).toEqual([]);
     expect(existsSync(ctx.labDir)).toBe(false);
-    expect(execFileSync("sh", ["-c", `find /sys/fs/cgroup -maxdepth 6 -name '${ctx.names.cgroupGroup}' 2>/dev/null; true`]).toString()).toBe("");
+    expect(
+      execFileSync("sh", [
+        "-c",
+        `find /sys/fs/cgroup -maxdepth 6 -name '${ctx.names.cgroupGroup}' 2>/dev/null; true`,
+      ]).toString(),
+    ).toBe("");
   }, 60_000);
 });

@@ -18,7 +18,11 @@ export function specFrom(env: string, yaml: string): ClusterSpec {
 }
 
 /** Inventory text for a lab with the given nodes on its own bridge and subnet. */
-export function labInventory(bridge: string, cidr: string, nodes: readonly [name: string, address: string, role: string][]): string {
+export function labInventory(
+  bridge: string,
+  cidr: string,
+  nodes: readonly [name: string, address: string, role: string][],
+): string {
   return [
     "cluster: { name: labtest, kubernetesVersion: '1.33.5' }",
     `lab: { bridge: ${bridge}, cidr: ${cidr} }`,

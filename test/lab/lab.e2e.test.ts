@@ -73,7 +73,9 @@ describe.skipIf(skip !== undefined)("yagura lab (real namespaces, sshd and runit
   });
 
   it("reaches each node over ssh at its own address with its pinned host key, and only there", async () => {
-    const res = await Promise.all(NODES.map(([, a]) => ssh(a, "hostname; ip -o -4 addr show | awk '{print $2, $4}'; ip route")));
+    const res = await Promise.all(
+      NODES.map(([, a]) => ssh(a, "hostname; ip -o -4 addr show | awk '{print $2, $4}'; ip route")),
+    );
     NODES.forEach(([name, addr], i) => {
       const r = res[i]!;
       expect(r.code, r.stderr).toBe(0);
@@ -84,20 +86,32 @@ describe.skipIf(skip !== undefined)("yagura lab (real namespaces, sshd and runit
     });
     // Pin cp2's key for cp1's address: a strict client must refuse cp1.
     const wrong = join(root, "wrong_known_hosts");
-    const keyOf = (a: string) => readFileSync(paths.knownHosts, "utf8").split("\n").find((l) => l.startsWith(a + " "))!.split(" ").slice(1).join(" ");
+    const keyOf = (a: string) =>
+      readFileSync(paths.knownHosts, "utf8")
+        .split("\n")
+        .find((l) => l.startsWith(a + " "))!
+        .split(" ")
+        .slice(1)
+        .join(" ");
     writeFileSync(wrong, `${NODES[0]![1]} ${keyOf(NODES[1]![1])}\n`);
     const bad = await sshExec(paths.sshKey, wrong, NODES[0]![1], "true");
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/i);
     // sshd listens on the node's address only, not on loopback.
-    const lo = await ssh(NODES[0]![1], "ssh -o BatchMode=yes -o ConnectTimeout=2 -o StrictHostKeyChecking=no root@127.0.0.1 true 2>&1; echo rc=$?");
+    const lo = await ssh(
+      NODES[0]![1],
+      "ssh -o BatchMode=yes -o ConnectTimeout=2 -o StrictHostKeyChecking=no root@127.0.0.1 true 2>&1; echo rc=$?",
+    );
     expect(lo.stdout).toMatch(/refused/i);
   });
 
   it("keeps each node's files to itself (overlay upper dirs) and hides the lab's key", async () => {
     const name = `owner-${randomBytes(4).toString("hex")}`;
     const [cp1, cp2] = [NODES[0]![1], NODES[1]![1]];
-    const w = await ssh(cp1, `mkdir -p /etc/kubernetes && hostname > /etc/kubernetes/${name} && cat /etc/kubernetes/${name}`);
+    const w = await ssh(
+      cp1,
+      `mkdir -p /etc/kubernetes && hostname > /etc/kubernetes/${name} && cat /etc/kubernetes/${name}`,
+    );
     expect(w.stdout.trim()).toBe("cp1");
     const other = await ssh(cp2, `test -e /etc/kubernetes/${name}; echo $?`);
     expect(other.stdout.trim()).toBe("1");
@@ -155,7 +169,10 @@ describe.skipIf(skip !== undefined)("yagura lab (real namespaces, sshd and runit
     );
     expect(ran.stdout.trim(), ran.stderr).toBe("RUNNING");
     // The container's cgroup is inside the node's own subtree (its cgroup namespace's root).
-    const cg = await ssh(w2, "cat /proc/$(ctr -n k8s.io task ls | awk '$1==\"lab-pause\"{print $2}')/cgroup | grep memory");
+    const cg = await ssh(
+      w2,
+      "cat /proc/$(ctr -n k8s.io task ls | awk '$1==\"lab-pause\"{print $2}')/cgroup | grep memory",
+    );
     expect(cg.stdout).toMatch(/memory:\/k8s\.io\/lab-pause/);
   }, 60_000);
 

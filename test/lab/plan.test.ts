@@ -45,10 +45,18 @@ describe("planLab", () => {
   });
 
   it.each([
-    ["outside lab.cidr", three("10.78.1.11", "10.78.2.12", "10.78.1.13"), /10\.78\.2\.12 is not a host address in lab\.cidr/],
+    [
+      "outside lab.cidr",
+      three("10.78.1.11", "10.78.2.12", "10.78.1.13"),
+      /10\.78\.2\.12 is not a host address in lab\.cidr/,
+    ],
     ["the bridge's address", three("10.78.1.1", "10.78.1.12", "10.78.1.13"), /is the bridge's/],
     ["the broadcast address", three("10.78.1.255", "10.78.1.12", "10.78.1.13"), /not a host address/],
-    ["shared by two nodes", three("10.78.1.11", "10.78.1.12", "10.78.1.11"), /nodes a and c share the address 10\.78\.1\.11/],
+    [
+      "shared by two nodes",
+      three("10.78.1.11", "10.78.1.12", "10.78.1.11"),
+      /nodes a and c share the address 10\.78\.1\.11/,
+    ],
   ])("refuses an address %s", (_what, spec, re) => expect(problems(spec)).toMatch(re));
 
   it("refuses a state dir under a tree every node overlays", () => {
@@ -65,7 +73,13 @@ describe("labPrerequisites", () => {
     const empty = mkdtempSync(join(tmpdir(), "yagura-nopath-"));
     try {
       const p = labPrerequisites(empty).join("\n");
-      for (const [tool, pkg] of [["ip", "iproute2"], ["sshd", "openssh-server"], ["runsvdir", "runit"], ["unshare", "util-linux"], ["nsenter", "util-linux"]]) {
+      for (const [tool, pkg] of [
+        ["ip", "iproute2"],
+        ["sshd", "openssh-server"],
+        ["runsvdir", "runit"],
+        ["unshare", "util-linux"],
+        ["nsenter", "util-linux"],
+      ]) {
         expect(p).toContain(`\`${tool}\` is missing: install the Debian package ${pkg}`);
       }
     } finally {

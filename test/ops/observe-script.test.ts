@@ -36,7 +36,13 @@ describe("observe script", () => {
   });
 
   it("the runit snippet reports an absent service as not present", () => {
-    const plan: ObservePlan = { prerequisites: [], files: [], components: ["yagura-test-none"], supervisor: runitSupervisor(), etcdDataDir: "/nonexistent-yagura" };
+    const plan: ObservePlan = {
+      prerequisites: [],
+      files: [],
+      components: ["yagura-test-none"],
+      supervisor: runitSupervisor(),
+      etcdDataDir: "/nonexistent-yagura",
+    };
     const out = execFileSync("sh", ["-s"], { input: observeScript(plan) }).toString();
     const st = parseObservation("n1", plan, out.trim());
     expect(st.services["yagura-test-none"]).toEqual({ present: false, running: false });
@@ -44,8 +50,16 @@ describe("observe script", () => {
   });
 
   it("rejects output that does not match the plan", () => {
-    const plan: ObservePlan = { prerequisites: [], files: ["/x"], components: [], supervisor: runitSupervisor(), etcdDataDir: "/d" };
+    const plan: ObservePlan = {
+      prerequisites: [],
+      files: ["/x"],
+      components: [],
+      supervisor: runitSupervisor(),
+      etcdDataDir: "/d",
+    };
     expect(() => parseObservation("n1", plan, "not json")).toThrow(/not JSON/);
-    expect(() => parseObservation("n1", plan, '{"missing":[],"files":[],"services":[],"etcdData":{}}')).toThrow(/does not match/);
+    expect(() => parseObservation("n1", plan, '{"missing":[],"files":[],"services":[],"etcdData":{}}')).toThrow(
+      /does not match/,
+    );
   });
 });

@@ -121,9 +121,13 @@ describe("PKI", () => {
     const a = await pki.loadOrIssue("kubernetes", req, now, DAY);
     expect((await pki.loadOrIssue("kubernetes", req, now, DAY)).issued).toBe(false);
     expect((await pki.loadOrIssue("kubernetes", { ...req, usages: ["client", "server"] }, now, DAY)).issued).toBe(true);
-    expect((await pki.loadOrIssue("front-proxy", { ...req, usages: ["client", "server"] }, now, DAY)).issued).toBe(true);
+    expect((await pki.loadOrIssue("front-proxy", { ...req, usages: ["client", "server"] }, now, DAY)).issued).toBe(
+      true,
+    );
     await writeFile(join(pki.dir, "probe.key"), first.peer.keyPem, { mode: 0o600 });
-    expect((await pki.loadOrIssue("front-proxy", { ...req, usages: ["client", "server"] }, now, DAY)).issued).toBe(true);
+    expect((await pki.loadOrIssue("front-proxy", { ...req, usages: ["client", "server"] }, now, DAY)).issued).toBe(
+      true,
+    );
     expect(a.certPem).toMatch(/BEGIN CERTIFICATE/);
     expect(await readFile(join(pki.dir, "probe.crt"), "utf8")).not.toBe(a.certPem);
   });
@@ -139,14 +143,25 @@ describe("PKI", () => {
   it("keeps structure-changing characters out of subjects and file names", async () => {
     const r = await pki.issue(
       "kubernetes",
-      { name: "odd", commonName: "a, O=system:masters", organization: ["x+y"], dnsNames: [], ipAddresses: [], usages: ["client"] },
+      {
+        name: "odd",
+        commonName: "a, O=system:masters",
+        organization: ["x+y"],
+        dnsNames: [],
+        ipAddresses: [],
+        usages: ["client"],
+      },
       now,
     );
     expect(openssl(["x509", "-noout", "-subject", "-nameopt", "multiline"], r.certPem)).toMatch(
       /organizationName\s+= x\+y\n\s+commonName\s+= a, O=system:masters/,
     );
     await expect(
-      pki.issue("kubernetes", { name: "../evil", commonName: "x", dnsNames: [], ipAddresses: [], usages: ["client"] }, now),
+      pki.issue(
+        "kubernetes",
+        { name: "../evil", commonName: "x", dnsNames: [], ipAddresses: [], usages: ["client"] },
+        now,
+      ),
     ).rejects.toThrow(/invalid PKI file name/);
   });
 });

@@ -87,7 +87,9 @@ export function checkEncryptionKey(e: EncryptionView): void {
   const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(e.secret) ? Buffer.from(e.secret, "base64").length : -1;
   const ok = e.provider === "secretbox" ? [32] : [16, 24, 32];
   if (!ok.includes(bytes)) {
-    throw new Error(`encryption key ${JSON.stringify(e.keyName)} for ${e.provider} must be base64 of ${ok.join(", ")} bytes (it decodes to ${bytes < 0 ? "nothing: not base64" : `${bytes} bytes`})`);
+    throw new Error(
+      `encryption key ${JSON.stringify(e.keyName)} for ${e.provider} must be base64 of ${ok.join(", ")} bytes (it decodes to ${bytes < 0 ? "nothing: not base64" : `${bytes} bytes`})`,
+    );
   }
 }
 
@@ -98,13 +100,23 @@ export function renderApiserver(ctx: RenderContext): ComponentRendering {
   checkEncryptionKey(view);
   // The encryption key is a secret: 0600, and never printed by records.
   const files: ManagedFile[] = [
-    { path: K8S.encryptionConfig, content: renderTemplate("k8s/encryption-config.yaml.hbs", view), mode: 0o600, secret: true },
+    {
+      path: K8S.encryptionConfig,
+      content: renderTemplate("k8s/encryption-config.yaml.hbs", view),
+      mode: 0o600,
+      secret: true,
+    },
   ];
-  if (ctx.audit) files.push({ path: K8S.auditPolicy, content: renderTemplate("k8s/audit-policy.yaml.hbs", {}), mode: 0o644 });
+  if (ctx.audit)
+    files.push({ path: K8S.auditPolicy, content: renderTemplate("k8s/audit-policy.yaml.hbs", {}), mode: 0o644 });
   if (ctx.spec.inventory.keystone?.auth.enabled) {
     files.push({
       path: K8S.keystoneWebhookConfig,
-      content: renderTemplate("k8s/webhook.kubeconfig.hbs", { name: "keystone-auth", server: KEYSTONE_WEBHOOK_URL, caFile: K8S.caCert }),
+      content: renderTemplate("k8s/webhook.kubeconfig.hbs", {
+        name: "keystone-auth",
+        server: KEYSTONE_WEBHOOK_URL,
+        caFile: K8S.caCert,
+      }),
       mode: 0o644,
     });
   }

@@ -78,7 +78,8 @@ export function renderContext(input: RenderInput): RenderContext {
   const { spec, node } = input;
   const v = kubeVersion(input.version ?? spec.inventory.cluster.kubernetesVersion);
   const first = controlPlane(spec)[0];
-  if (input.apiServerUrl === undefined && !first) throw new Error("the inventory has no control-plane node, so there is no API server to point at");
+  if (input.apiServerUrl === undefined && !first)
+    throw new Error("the inventory has no control-plane node, so there is no API server to point at");
   const installDir = spec.inventory.artifacts.installDir;
   return {
     spec,

@@ -54,7 +54,10 @@ export function renderControllerManager(ctx: RenderContext): ComponentRendering 
 /** The scheduler's service, kubeconfig and KubeSchedulerConfiguration. */
 export function renderScheduler(ctx: RenderContext): ComponentRendering {
   const kc = kubeconfigPath("kube-scheduler");
-  const config = renderTemplate("k8s/scheduler-config.yaml.hbs", { apiVersion: schedulerConfigApiVersion(ctx.v), kubeconfig: kc });
+  const config = renderTemplate("k8s/scheduler-config.yaml.hbs", {
+    apiVersion: schedulerConfigApiVersion(ctx.v),
+    kubeconfig: kc,
+  });
   return {
     service: componentService(ctx, "kube-scheduler", [
       `--config=${K8S.schedulerConfig}`,

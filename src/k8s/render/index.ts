@@ -53,7 +53,8 @@ export function renderNode(input: RenderInput): RenderedComponent[] {
   const ctx = renderContext(input);
   const supervisor = supervisorFor(ctx.node);
   const parts: ComponentRendering[] = [];
-  if (ctx.node.role === "control-plane") parts.push(renderApiserver(ctx), renderControllerManager(ctx), renderScheduler(ctx));
+  if (ctx.node.role === "control-plane")
+    parts.push(renderApiserver(ctx), renderControllerManager(ctx), renderScheduler(ctx));
   parts.push(renderKubelet(ctx), renderKubeProxy(ctx));
   return parts.map((p) => {
     const name = p.service.name as Component;

@@ -24,7 +24,14 @@ export function kubeconfigFile(ctx: RenderContext, component: string, stem: stri
   const c = certPaths(stem);
   return {
     path: kubeconfigPath(component),
-    content: renderKubeconfig({ clusterName: ctx.cluster.name, server, caFile: K8S.caCert, user: component, certFile: c.cert, keyFile: c.key }),
+    content: renderKubeconfig({
+      clusterName: ctx.cluster.name,
+      server,
+      caFile: K8S.caCert,
+      user: component,
+      certFile: c.cert,
+      keyFile: c.key,
+    }),
     mode: 0o600,
   };
 }

@@ -48,7 +48,8 @@ export function kubeletConfigView(ctx: RenderContext): KubeletConfigView {
   const serving = certPaths(K8S_CERT.kubeletServer(ctx.node.name));
   const settings: Setting[] = [];
   if (runtimeEndpointInConfig(ctx.v)) settings.push({ key: "containerRuntimeEndpoint", value: K8S.containerdSocket });
-  if (ctx.onOpenStack && ctx.serverId !== undefined) settings.push({ key: "providerID", value: `openstack:///${ctx.serverId}` });
+  if (ctx.onOpenStack && ctx.serverId !== undefined)
+    settings.push({ key: "providerID", value: `openstack:///${ctx.serverId}` });
   // Lab nodes share the host's kernel, whose swap yagura does not control.
   if (ctx.node.kind === "lab") settings.push({ key: "failSwapOn", value: false });
   return {
@@ -85,7 +86,11 @@ export function renderKubelet(ctx: RenderContext): ComponentRendering {
   return {
     service: componentService(ctx, "kubelet", kubeletFlags(ctx)),
     files: [
-      { path: K8S.kubeletConfig, content: renderTemplate("k8s/kubelet-config.yaml.hbs", kubeletConfigView(ctx)), mode: 0o644 },
+      {
+        path: K8S.kubeletConfig,
+        content: renderTemplate("k8s/kubelet-config.yaml.hbs", kubeletConfigView(ctx)),
+        mode: 0o644,
+      },
       kubeconfigFile(ctx, "kubelet", K8S_CERT.kubeletClient(ctx.node.name), ctx.apiServerUrl),
     ],
   };

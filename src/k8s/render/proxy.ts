@@ -26,7 +26,9 @@ export interface KubeProxyConfigView {
 export function proxyFeatureGates(mode: KubeProxyConfigView["mode"], v: KubeVersion): Record<string, boolean> {
   if (mode !== "nftables") return {};
   if (!atLeast(v, 29)) {
-    throw new Error(`cluster.kubeProxyMode nftables needs Kubernetes 1.29 or later (this cluster runs ${v.text}): use iptables or ipvs, or upgrade`);
+    throw new Error(
+      `cluster.kubeProxyMode nftables needs Kubernetes 1.29 or later (this cluster runs ${v.text}): use iptables or ipvs, or upgrade`,
+    );
   }
   return atLeast(v, 31) ? {} : { NFTablesProxyMode: true };
 }
@@ -49,7 +51,11 @@ export function renderKubeProxy(ctx: RenderContext): ComponentRendering {
   return {
     service: componentService(ctx, "kube-proxy", [`--config=${K8S.kubeProxyConfig}`]),
     files: [
-      { path: K8S.kubeProxyConfig, content: renderTemplate("k8s/kube-proxy-config.yaml.hbs", kubeProxyConfigView(ctx)), mode: 0o644 },
+      {
+        path: K8S.kubeProxyConfig,
+        content: renderTemplate("k8s/kube-proxy-config.yaml.hbs", kubeProxyConfigView(ctx)),
+        mode: 0o644,
+      },
       kubeconfigFile(ctx, "kube-proxy", K8S_CERT.kubeProxy, ctx.apiServerUrl),
     ],
   };

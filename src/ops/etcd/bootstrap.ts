@@ -12,7 +12,11 @@ import { bootstrapEnv, peerURL } from "./layout.js";
 import { startEtcd, writeBootstrapEnv } from "./steps.js";
 
 /** Bootstraps etcd on `targets`; `members` is the whole initial cluster (every control-plane node). */
-export function etcdBootstrapOp(members: readonly EtcdNodeDesired[], targets: readonly EtcdNodeDesired[], token: string): Op {
+export function etcdBootstrapOp(
+  members: readonly EtcdNodeDesired[],
+  targets: readonly EtcdNodeDesired[],
+  token: string,
+): Op {
   const env = bootstrapEnv(
     members.map((m) => ({ name: m.node.name, peerURL: peerURL(m.node) })),
     "new",

@@ -26,7 +26,9 @@ export function etcdAddMemberOp(target: EtcdNodeDesired, moveAside: boolean, o: 
   const url = peerURL(target.node);
   const cmds = [];
   if (moveAside) {
-    cmds.push(command("set-aside-stale-data", node, (ctx) => stopAndSetAside(ctx, node, target.supervisor, o.asideSuffix)));
+    cmds.push(
+      command("set-aside-stale-data", node, (ctx) => stopAndSetAside(ctx, node, target.supervisor, o.asideSuffix)),
+    );
   }
   let initial: { name: string; peerURL: string }[] = [];
   cmds.push(
@@ -56,19 +58,23 @@ export function etcdAddMemberOp(target: EtcdNodeDesired, moveAside: boolean, o: 
 
 /** Promotes a learner, retrying while etcd says it has not caught up. */
 export function etcdPromoteOp(node: string, memberId: string, endpoints: readonly string[], timeoutMs = 60_000): Op {
-  return sequenceOp("etcd-promote", [node], [
-    command("promote-learner", "etcd", (ctx) =>
-      withAdmin(ctx, endpoints, (admin) =>
-        pollUntil(ctx, `promote ${node}`, timeoutMs, async () => {
-          const m = (await admin.members()).find((x) => x.id === memberId);
-          if (!m) throw new Error(`member ${memberId} is gone`);
-          if (!m.isLearner) return true;
-          await admin.promote(memberId);
-          return true;
-        }),
+  return sequenceOp(
+    "etcd-promote",
+    [node],
+    [
+      command("promote-learner", "etcd", (ctx) =>
+        withAdmin(ctx, endpoints, (admin) =>
+          pollUntil(ctx, `promote ${node}`, timeoutMs, async () => {
+            const m = (await admin.members()).find((x) => x.id === memberId);
+            if (!m) throw new Error(`member ${memberId} is gone`);
+            if (!m.isLearner) return true;
+            await admin.promote(memberId);
+            return true;
+          }),
+        ),
       ),
-    ),
-  ]);
+    ],
+  );
 }
 
 /** Removes member `memberId`; when its node is known, also stops etcd there and sets the data aside. */
@@ -89,7 +95,11 @@ export function etcdRemoveMemberOp(
     ),
   ];
   if (node) {
-    cmds.push(command("stop-and-set-aside", node.name, (ctx) => stopAndSetAside(ctx, node.name, node.supervisor, o.asideSuffix)));
+    cmds.push(
+      command("stop-and-set-aside", node.name, (ctx) =>
+        stopAndSetAside(ctx, node.name, node.supervisor, o.asideSuffix),
+      ),
+    );
   }
   return sequenceOp("etcd-remove-member", [node?.name ?? label], cmds);
 }

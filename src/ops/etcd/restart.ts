@@ -24,15 +24,19 @@ export function etcdStartOp(targets: readonly EtcdNodeDesired[]): Op {
 export function etcdRestartOp(target: EtcdNodeDesired, timeoutMs = 60_000): Op {
   const node = target.node.name;
   const url = clientURL(target.node);
-  return sequenceOp("etcd-restart", [node], [
-    command("restart-etcd", node, (ctx) => restartEtcd(ctx, node, target.supervisor, target.fingerprint)),
-    command("wait-member-healthy", node, (ctx) =>
-      withAdmin(ctx, [url], (admin) =>
-        pollUntil(ctx, `etcd on ${node} healthy`, timeoutMs, async () => {
-          const s = await admin.endpointStatus(url);
-          return s.healthy ? true : (s.error ?? "not healthy");
-        }),
+  return sequenceOp(
+    "etcd-restart",
+    [node],
+    [
+      command("restart-etcd", node, (ctx) => restartEtcd(ctx, node, target.supervisor, target.fingerprint)),
+      command("wait-member-healthy", node, (ctx) =>
+        withAdmin(ctx, [url], (admin) =>
+          pollUntil(ctx, `etcd on ${node} healthy`, timeoutMs, async () => {
+            const s = await admin.endpointStatus(url);
+            return s.healthy ? true : (s.error ?? "not healthy");
+          }),
+        ),
       ),
-    ),
-  ]);
+    ],
+  );
 }

@@ -9,7 +9,9 @@ import { ETCD } from "./layout.js";
 
 /** Starts etcd under the node's supervisor, then records the fingerprint it now runs with. */
 export async function startEtcd(ctx: OpContext, node: string, sup: Supervisor, fingerprint: string): Promise<void> {
-  await ctx.shell.run(node, "sh -s", { stdin: `set -e\nmkdir -p ${shq(ETCD.dataDir)}\nchmod 700 ${shq(ETCD.dataDir)}\n${sup.startScript(ETCD.component)}` });
+  await ctx.shell.run(node, "sh -s", {
+    stdin: `set -e\nmkdir -p ${shq(ETCD.dataDir)}\nchmod 700 ${shq(ETCD.dataDir)}\n${sup.startScript(ETCD.component)}`,
+  });
   await recordFingerprint(ctx, node, fingerprint);
 }
 
@@ -67,7 +69,11 @@ export async function pollUntil(
 }
 
 /** Runs `fn` with an admin client on the endpoints, closing it afterwards. */
-export async function withAdmin<T>(ctx: OpContext, endpoints: readonly string[], fn: (a: EtcdAdmin) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(
+  ctx: OpContext,
+  endpoints: readonly string[],
+  fn: (a: EtcdAdmin) => Promise<T>,
+): Promise<T> {
   const admin = ctx.etcdAdmin(endpoints);
   try {
     return await fn(admin);

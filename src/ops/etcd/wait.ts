@@ -6,7 +6,9 @@ import { clusterHealthy, pollUntil, withAdmin } from "./steps.js";
 export function etcdWaitOp(targets: readonly string[], endpoints: readonly string[], timeoutMs = 60_000): Op {
   return sequenceOp("etcd-wait", targets, [
     command("wait-etcd-healthy", "etcd", (ctx) =>
-      withAdmin(ctx, endpoints, (admin) => pollUntil(ctx, "etcd healthy", timeoutMs, () => clusterHealthy(admin, endpoints))),
+      withAdmin(ctx, endpoints, (admin) =>
+        pollUntil(ctx, "etcd healthy", timeoutMs, () => clusterHealthy(admin, endpoints)),
+      ),
     ),
   ]);
 }

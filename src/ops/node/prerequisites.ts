@@ -21,10 +21,16 @@ export function prerequisitesFor(node: Pick<NodeSpec, "kind" | "role">): Prerequ
   const sup = supervisorFor(node);
   const out: Prerequisite[] = [
     { kind: "command", path: "sha256sum", hint: "coreutils" },
-    ...sup.prerequisites.map((c): Prerequisite => ({ kind: "command", path: c, hint: sup.kind === "runit" ? "runit" : "systemd" })),
+    ...sup.prerequisites.map((c): Prerequisite => ({
+      kind: "command",
+      path: c,
+      hint: sup.kind === "runit" ? "runit" : "systemd",
+    })),
   ];
-  if (sup.kind === "runit") out.push({ kind: "dir", path: NODE_PATHS.runitServiceDir, hint: "runsvdir scanning /etc/service" });
-  if (node.role === "control-plane") out.push({ kind: "file", path: ETCD.binary, hint: "etcd-server (etcd 3.4 or later)" });
+  if (sup.kind === "runit")
+    out.push({ kind: "dir", path: NODE_PATHS.runitServiceDir, hint: "runsvdir scanning /etc/service" });
+  if (node.role === "control-plane")
+    out.push({ kind: "file", path: ETCD.binary, hint: "etcd-server (etcd 3.4 or later)" });
   return out;
 }
 
