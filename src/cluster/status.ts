@@ -2,6 +2,7 @@
  * ClusterStatus: what observe saw, per node and for the etcd cluster, plus the conditions that
  * `yagura status` prints. Everything here is data and pure functions over it.
  */
+import type { EtcdMember } from "../infra/types.js";
 
 /** One supervised component on a node (etcd, later kube-apiserver …). */
 export interface ServiceStatus {
@@ -27,14 +28,8 @@ export interface NodeStatus {
   readonly etcdData: { readonly present: boolean; readonly hasMember: boolean };
 }
 
-/** One etcd member as seen through the admin client. */
-export interface EtcdMemberStatus {
-  readonly id: string;
-  /** Empty while a member was added but never started. */
-  readonly name: string;
-  readonly peerURLs: readonly string[];
-  readonly clientURLs: readonly string[];
-  readonly isLearner: boolean;
+/** One etcd member as seen through the admin client (its `name` is empty until it first starts). */
+export interface EtcdMemberStatus extends EtcdMember {
   readonly healthy: boolean;
   /** Raft applied index close to the leader's. */
   readonly inSync: boolean;

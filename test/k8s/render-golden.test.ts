@@ -1,18 +1,12 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
+import { matchGolden as matchGoldenIn } from "../support/golden.js";
 import { renderNode, type RenderInput } from "../../src/k8s/render/index.js";
 import { nodeOf, TEST_KEY, testSpec } from "./fixture.js";
 
 const golden = join(dirname(fileURLToPath(import.meta.url)), "golden");
-// Set UPDATE_GOLDEN=1 to rewrite the files after a change, then review the diff before committing.
-function matchGolden(name: string, text: string) {
-  const p = join(golden, name);
-  if (process.env.UPDATE_GOLDEN) writeFileSync(p, text);
-  expect(existsSync(p), `${p} missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
-  expect(text).toBe(readFileSync(p, "utf8"));
-}
+const matchGolden = (name: string, text: string) => matchGoldenIn(golden, name, text);
 
 /** Every file of a node's rendering as one reviewable text. */
 function dump(input: RenderInput): string {

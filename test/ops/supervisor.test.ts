@@ -1,20 +1,14 @@
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { matchGolden as matchGoldenIn } from "../support/golden.js";
 import { etcdServiceDef } from "../../src/ops/etcd/layout.js";
 import { runitSupervisor } from "../../src/supervisor/runit.js";
 import { systemdSupervisor, systemdQuote } from "../../src/supervisor/systemd.js";
 import { fingerprintFiles } from "../../src/supervisor/fingerprint.js";
 
 const golden = join(dirname(fileURLToPath(import.meta.url)), "golden");
-// Set UPDATE_GOLDEN=1 to rewrite the files after a reviewed change.
-function matchGolden(name: string, text: string) {
-  const p = join(golden, name);
-  if (process.env.UPDATE_GOLDEN) writeFileSync(p, text);
-  expect(existsSync(p), `${p} missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
-  expect(text).toBe(readFileSync(p, "utf8"));
-}
+const matchGolden = (name: string, text: string) => matchGoldenIn(golden, name, text);
 
 const node = { name: "node1", address: "10.79.0.11" };
 
