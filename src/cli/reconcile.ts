@@ -6,7 +6,10 @@ import type { Command } from "commander";
 import { decide } from "../decide/index.js";
 import { etcdConditions, nodeConditions, type Condition } from "../cluster/status.js";
 import { observe } from "../observe/index.js";
+import { parseDuration } from "../inventory/rules/syntax.js";
 import { acquireLock } from "../run/lock.js";
+import { parseAddr } from "../run/metrics.js";
+import { watchEnvironment, type Reload } from "../run/watch.js";
 import { reconcileLoop, type LoopEvent } from "../run/loop.js";
 import { cancelUnfinished, readRecords, recordWriter } from "../run/records.js";
 import { session } from "../run/session.js";
@@ -53,6 +56,41 @@ async function withObservation(
   }
 }
 
+/** Flags of `reconcile`. */
+interface ReconcileFlags {
+  scope?: string;
+  maxPasses?: string;
+  wait?: string;
+  watch?: boolean;
+  interval?: string;
+  metricsAddr?: string;
+}
+
+/** Parses the --watch flags before anything runs, so a typo fails before the lock is taken. */
+function watchFlags(o: ReconcileFlags): { intervalMs?: number; metricsAddr?: string } {
+  const intervalMs = o.interval === undefined ? undefined : parseDuration(o.interval);
+  if (intervalMs === 0 || (o.interval !== undefined && intervalMs === undefined))
+    throw new UserError(`--interval must be a duration such as 30s or 5m, not ${JSON.stringify(o.interval)}`);
+  if (o.metricsAddr !== undefined) {
+    try {
+      parseAddr(o.metricsAddr);
+    } catch (err) {
+      throw new UserError((err as Error).message);
+    }
+  }
+  return { intervalMs, metricsAddr: o.metricsAddr };
+}
+
+/** Reloads the inventory file of a watch; problems come back as lines instead of a throw. */
+function reloadSpec(file: string): Reload<Spec> {
+  try {
+    return { ok: true, spec: requireSpec(file) };
+  } catch (err) {
+    if (err instanceof UserError) return { ok: false, problems: [err.message, ...err.details] };
+    throw err;
+  }
+}
+
 /** Registers reconcile, plan, status and history. */
 export function registerReconcileCommands(program: Command): void {
   const spec = (env: string) => requireSpec(env, program.opts().inventoryDir);
@@ -64,13 +102,21 @@ export function registerReconcileCommands(program: Command): void {
     .option("--scope <scope>", "etcd: stop once etcd is complete; all: the whole ladder", "all")
     .option("--max-passes <n>", "give up after this many passes", "30")
     .option("--wait <seconds>", "wait this long for another reconciler to finish", "0")
+    .option("--watch", "keep running: reconcile every interval and when the inventory file changes")
+    .option("--interval <duration>", "with --watch: time between passes (default: reconciler.watchInterval)")
+    .option("--metrics-addr <host:port>", "with --watch: serve /metrics and /healthz here")
     .addHelpText(
       "after",
-      "\nExamples:\n  yagura reconcile lab --scope etcd\n  yagura reconcile prod --wait 300\n\n" +
-        "Exit 0 when completed, 3 when an operation failed, 4 when refused (unsafe, or locked).",
+      "\nExamples:\n  yagura reconcile lab --scope etcd\n  yagura reconcile prod --wait 300\n" +
+        "  yagura reconcile prod --watch --interval 5m --metrics-addr 127.0.0.1:9464\n\n" +
+        "Exit 0 when completed, 3 when an operation failed, 4 when refused (unsafe, or locked).\n" +
+        "With --watch: exit 0 after SIGTERM/SIGINT once the op in hand finished; a second signal exits at once.",
     )
-    .action(async (env: string, o: { scope?: string; maxPasses?: string; wait?: string }) => {
+    .action(async (env: string, o: ReconcileFlags) => {
       const s = spec(env);
+      const watch = o.watch ? watchFlags(o) : undefined;
+      if (!o.watch && (o.interval !== undefined || o.metricsAddr !== undefined))
+        throw new UserError("--interval and --metrics-addr only apply with --watch");
       const io = session(s, { inventoryFile: s.file });
       const lock = await acquireLock(io.paths.lock, { waitMs: intOf("--wait", o.wait, 0) * 1000 });
       try {
@@ -80,6 +126,16 @@ export function registerReconcileCommands(program: Command): void {
           console.log(
             `took over a stale lock from pid ${lock.tookOver.pid} (token ${lock.tookOver.token}); ${n} unfinished op(s) marked cancelled`,
           );
+        }
+        if (watch) {
+          await watchEnvironment(s, lock, records, {
+            ...watch,
+            scope: scopeOf(o.scope),
+            maxPasses: intOf("--max-passes", o.maxPasses, 30),
+            reload: () => reloadSpec(s.file),
+            progress: printEvent,
+          });
+          return;
         }
         const r = await reconcileLoop(
           {

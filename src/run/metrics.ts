@@ -1,0 +1,128 @@
+/**
+ * Prometheus metrics of the watch mode, fed from LoopEvents (phase, ops) and from the status the
+ * last pass observed (nodes, etcd members). The status is the loop's last observation: for a pass
+ * that ran ops it is the view before those ops, corrected on the next pass.
+ */
+import { createServer, type Server } from "node:http";
+import { Counter, Gauge, Registry } from "prom-client";
+import { backupDir, localSnapshotStore } from "../backup/store.js";
+import type { ClusterSpec } from "../cluster/spec.js";
+import type { ClusterStatus } from "../cluster/status.js";
+import type { LoopEvent } from "./loop.js";
+import type { PassOutcome } from "./watch.js";
+
+/** The metrics of one environment. */
+export interface WatchMetrics {
+  readonly registry: Registry;
+  onEvent(e: LoopEvent): void;
+  onPass(outcome: PassOutcome, endedAt: Date, status?: ClusterStatus): void;
+  /** Age of the newest local snapshot; undefined removes the series (no snapshot yet). */
+  setBackupAge(seconds: number | undefined): void;
+}
+
+/** Creates the registry and the yagura_* metrics for `env`. */
+export function createMetrics(env: string): WatchMetrics {
+  const registry = new Registry();
+  const opts = <L extends string>(name: string, help: string, labelNames: L[]) => ({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+  });
+  const phase = new Gauge(
+    opts("yagura_phase", "1 for the phase of the last decision, 0 for earlier ones", ["env", "phase"]),
+  );
+  const ops = new Counter(opts("yagura_ops_total", "Operations run (succeeded or failed)", ["env", "op"]));
+  const opsFailed = new Counter(opts("yagura_ops_failed_total", "Operations that failed", ["env", "op"]));
+  const lastSuccess = new Gauge(
+    opts("yagura_last_success_timestamp_seconds", "End of the last pass that reached completed", ["env"]),
+  );
+  const nodes = new Gauge(
+    opts("yagura_nodes", "Nodes by SSH reachability in the last observation", ["env", "condition"]),
+  );
+  const members = new Gauge(opts("yagura_etcd_members", "etcd members in the last observation", ["env"]));
+  const healthy = new Gauge(
+    opts("yagura_etcd_healthy_members", "Healthy etcd members in the last observation", ["env"]),
+  );
+  const backupAge = new Gauge(opts("yagura_backup_age_seconds", "Age of the newest local etcd snapshot", ["env"]));
+  const passes = new Counter(opts("yagura_passes_total", "Watch passes by outcome", ["env", "outcome"]));
+  const phases = new Set<string>();
+
+  return {
+    registry,
+    onEvent(e) {
+      if (e.kind === "pass") {
+        for (const p of phases) phase.set({ env, phase: p }, 0);
+        phases.add(e.decision.phase);
+        phase.set({ env, phase: e.decision.phase }, 1);
+      } else if (e.kind === "op-done") ops.inc({ env, op: e.op });
+      else if (e.kind === "op-failed") {
+        ops.inc({ env, op: e.op });
+        opsFailed.inc({ env, op: e.op });
+      }
+    },
+    onPass(outcome, endedAt, status) {
+      passes.inc({ env, outcome });
+      if (outcome === "completed") lastSuccess.set({ env }, endedAt.getTime() / 1000);
+      if (!status) return;
+      const all = Object.values(status.nodes);
+      const up = all.filter((n) => n.reachable).length;
+      nodes.set({ env, condition: "reachable" }, up);
+      nodes.set({ env, condition: "unreachable" }, all.length - up);
+      members.set({ env }, status.etcd.members.length);
+      healthy.set({ env }, status.etcd.members.filter((m) => m.healthy).length);
+    },
+    setBackupAge(seconds) {
+      if (seconds === undefined) backupAge.remove({ env });
+      else backupAge.set({ env }, seconds);
+    },
+  };
+}
+
+/** Serves /metrics from `registry` and /healthz from `healthy()` on host:port; resolves once listening. */
+export async function serveMetrics(addr: string, registry: Registry, healthy: () => boolean): Promise<Server> {
+  const { host, port } = parseAddr(addr);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/metrics") {
+      registry.metrics().then(
+        (body) => res.writeHead(200, { "content-type": registry.contentType }).end(body),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    } else if (path === "/healthz") {
+      const ok = healthy();
+      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "stale\n");
+    } else res.writeHead(404).end("not found\n");
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
+
+/** `127.0.0.1:9464` or `[::1]:9464` → host and port; throws on anything else. */
+export function parseAddr(addr: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(addr);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new Error(`--metrics-addr must be HOST:PORT such as 127.0.0.1:9464, not ${addr}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+/** Healthy while the watch runs and its last pass ended within three intervals of `now`. */
+export function isHealthy(alive: boolean, lastPassEndedAt: number, intervalMs: number, now: number): boolean {
+  return alive && now - lastPassEndedAt <= 3 * intervalMs;
+}
+
+/** Seconds since the newest local snapshot with a sidecar was taken; undefined when there is none. */
+export async function backupAgeSeconds(
+  spec: ClusterSpec,
+  now: number,
+  stateRoot?: string,
+): Promise<number | undefined> {
+  const list = await localSnapshotStore(backupDir(spec, stateRoot), spec.env)
+    .list()
+    .catch(() => []);
+  const takenAt = list.find((e) => e.meta)?.meta?.takenAt;
+  return takenAt ? (now - Date.parse(takenAt)) / 1000 : undefined;
+}
