@@ -1,0 +1,124 @@
+/**
+ * `reconcile --watch` end to end in its own lab (bridge ygbr81w, 10.81.0.0/24): the watch brings
+ * up a 3-member etcd, repairs a stopped member on its own, exposes the repair in /metrics, and
+ * stops cleanly on SIGTERM, releasing the lock.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { envPaths } from "../../src/cluster/paths.js";
+import { clusterSpec } from "../../src/cluster/spec.js";
+import { loadInventory } from "../../src/inventory/load.js";
+import { labDown, labExec, labUp } from "../../src/lab/index.js";
+import { readRecords } from "../../src/run/records.js";
+import { e2eSkipReason, etcdctl } from "../e2e/helpers.js";
+
+const base = e2eSkipReason();
+const skip = base ? `watch e2e skipped: ${base}` : undefined;
+if (skip) console.warn(skip);
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const ENV = "w81";
+const NODES: [string, string][] = [
+  ["node1", "10.81.0.11"],
+  ["node2", "10.81.0.12"],
+  ["node3", "10.81.0.13"],
+];
+const INVENTORY = [
+  "cluster: { name: w81, kubernetesVersion: '1.33.5' }",
+  "lab: { bridge: ygbr81w, cidr: 10.81.0.0/24 }",
+  "staticNodes:",
+  ...NODES.map(([n, a]) => `  - { name: ${n}, address: ${a}, role: control-plane }`),
+  "networking: { calico: { routeReflectors: { enabled: false } } }",
+  "",
+].join("\n");
+
+const freePort = () =>
+  new Promise<number>((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => res(port));
+    });
+  });
+
+/** Polls `ok` every 250 ms until it holds or `ms` pass; returns whether it held. */
+async function until(ms: number, ok: () => boolean | Promise<boolean>): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await ok()) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+describe.skipIf(skip !== undefined)("reconcile --watch in the lab (real sshd, runit, etcd)", () => {
+  const root = skip ? "" : mkdtempSync(join(tmpdir(), "yagura-watch-e2e-"));
+  const state = join(root, "state");
+  const file = join(root, `${ENV}.yaml`);
+  let child: ChildProcess | undefined;
+  let out = "";
+
+  beforeAll(async () => {
+    writeFileSync(file, INVENTORY);
+    const r = loadInventory(file);
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    await labUp(clusterSpec(r.env, r.inventory), { stateRoot: state });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (skip) return;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await labDown(ENV, { stateRoot: state }).catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  }, 120_000);
+
+  it("brings etcd up, repairs a stopped member by itself, reports it, and stops on SIGTERM", async () => {
+    const port = await freePort();
+    const args = ["reconcile", file, "--watch", "--interval", "5s", "--scope", "etcd"];
+    child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args, "--metrics-addr", `127.0.0.1:${port}`],
+      {
+        cwd: ROOT,
+        env: { ...process.env, YAGURA_STATE_DIR: state, NODE_NO_WARNINGS: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const exited = new Promise<number | null>((res) => child!.on("close", (code) => res(code)));
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+
+    expect(await until(90_000, () => /watch pass \d+: completed/.test(out)), out).toBe(true);
+
+    const down = await labExec(ENV, "node2", "sv -w 10 down /etc/service/etcd", { stateRoot: state });
+    expect(down.code, down.stderr).toBe(0);
+    const stoppedAt = Date.now();
+    const records = envPaths(ENV, state).records;
+    const repaired = () =>
+      readRecords(records).some(
+        (r) => r.op === "etcd-start" && r.status === "succeeded" && Date.parse(r.startedAt) >= stoppedAt - 1000,
+      ) && etcdctl(state, ENV, ["https://10.81.0.12:2379"], ["endpoint", "health"]).code === 0;
+    expect(await until(45_000, repaired), out).toBe(true);
+    console.log(
+      `watch e2e: etcd on node2 stopped → repaired by the watch in ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s`,
+    );
+
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const started = /^yagura_ops_total\{env="w81",op="etcd-start"\} (\d+)$/m.exec(metrics);
+    expect(Number(started?.[1] ?? 0), metrics).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^yagura_etcd_members\{env="w81"\} 3$/m);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+
+    child.kill("SIGTERM");
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("timeout"), 30_000))]);
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/watch stopped by SIGTERM/);
+    const lock = JSON.parse(readFileSync(envPaths(ENV, state).lock, "utf8")) as { held: boolean };
+    expect(lock.held).toBe(false);
+  }, 180_000);
+});
