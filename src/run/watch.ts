@@ -214,10 +214,12 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
   let current: ReturnType<typeof stoppable> | undefined;
   let lost: Error | undefined;
   let alive = true;
+  // Health follows the interval of the spec in use, which an inventory edit may change.
+  let intervalNow = intervalMs(first);
   // Listen before the first pass, so a taken port fails the command before anything runs.
   const server = o.metricsAddr
     ? await serveMetrics(o.metricsAddr, metrics.registry, () =>
-        isHealthy(alive, w.lastPassEndedAt(), intervalMs(first), Date.now()),
+        isHealthy(alive, w.lastPassEndedAt(), intervalNow, Date.now()),
       )
     : undefined;
   const w = startWatch<S>({
@@ -232,6 +234,7 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
         w.signal("lost-lock");
         return { outcome: "stopped", message: lost.message };
       }
+      intervalNow = intervalMs(sp);
       const io = session(sp, { inventoryFile: sp.file });
       const progress = (e: LoopEvent) => (o.progress(e), metrics.onEvent(e));
       current = stoppable(

@@ -100,6 +100,15 @@ describe("watch schedule", () => {
     expect(h.logs.join("\n")).toMatch(/inventory changed: reloaded/);
   });
 
+  it("an edit during a pass makes the next pass start at once, without sleeping", async () => {
+    const h = harness(["completed"]);
+    const first = h.watch;
+    first.inventoryChanged(); // arrives while pass 1 runs
+    await first.done;
+    expect(h.specs).toEqual(["v1", "v2"]);
+    expect(h.sleeps).toEqual([]);
+  });
+
   it("an invalid edit is logged with its problems and the old spec is kept", async () => {
     const h = harness(["completed"], {
       sleepUntilWoken: true,
