@@ -46,6 +46,8 @@ const freePort = () =>
     });
   });
 
+const timeout = (ms: number) => new Promise<string>((r) => setTimeout(() => r("timeout"), ms));
+
 /** Polls `ok` every 250 ms until it holds or `ms` pass; returns whether it held. */
 async function until(ms: number, ok: () => boolean | Promise<boolean>): Promise<boolean> {
   const end = Date.now() + ms;
@@ -62,6 +64,24 @@ describe.skipIf(skip !== undefined)("reconcile --watch in the lab (real sshd, ru
   const file = join(root, `${ENV}.yaml`);
   let child: ChildProcess | undefined;
   let out = "";
+  /** Starts `reconcile --watch` as a child; resolves with its exit code. */
+  const startWatch = (port: number) => {
+    out = "";
+    const args = ["reconcile", file, "--watch", "--interval", "5s", "--scope", "etcd"];
+    child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args, "--metrics-addr", `127.0.0.1:${port}`],
+      {
+        cwd: ROOT,
+        env: { ...process.env, YAGURA_STATE_DIR: state, NODE_NO_WARNINGS: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    return new Promise<number | null>((res) => child!.on("close", (code) => res(code)));
+  };
+  const lockHeld = () => (JSON.parse(readFileSync(envPaths(ENV, state).lock, "utf8")) as { held: boolean }).held;
 
   beforeAll(async () => {
     writeFileSync(file, INVENTORY);
@@ -79,20 +99,7 @@ describe.skipIf(skip !== undefined)("reconcile --watch in the lab (real sshd, ru
 
   it("brings etcd up, repairs a stopped member by itself, reports it, and stops on SIGTERM", async () => {
     const port = await freePort();
-    const args = ["reconcile", file, "--watch", "--interval", "5s", "--scope", "etcd"];
-    child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args, "--metrics-addr", `127.0.0.1:${port}`],
-      {
-        cwd: ROOT,
-        env: { ...process.env, YAGURA_STATE_DIR: state, NODE_NO_WARNINGS: "1" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    const exited = new Promise<number | null>((res) => child!.on("close", (code) => res(code)));
-    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-
+    const exited = startWatch(port);
     expect(await until(90_000, () => /watch pass \d+: completed/.test(out)), out).toBe(true);
 
     const down = await labExec(ENV, "node2", "sv -w 10 down /etc/service/etcd", { stateRoot: state });
@@ -114,11 +121,31 @@ describe.skipIf(skip !== undefined)("reconcile --watch in the lab (real sshd, ru
     expect(metrics).toMatch(/^yagura_etcd_members\{env="w81"\} 3$/m);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
-    child.kill("SIGTERM");
-    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("timeout"), 30_000))]);
-    expect(code, out).toBe(0);
+    child!.kill("SIGTERM");
+    expect(await Promise.race([exited, timeout(30_000)]), out).toBe(0);
     expect(out).toMatch(/watch stopped by SIGTERM/);
-    const lock = JSON.parse(readFileSync(envPaths(ENV, state).lock, "utf8")) as { held: boolean };
-    expect(lock.held).toBe(false);
+    expect(lockHeld()).toBe(false);
   }, 180_000);
+
+  it("a second SIGTERM exits at once (143), releases the lock, and cancels the op in hand if any", async () => {
+    const exited = startWatch(await freePort());
+    expect(await until(60_000, () => /watch pass \d+: completed/.test(out)), out).toBe(true);
+    const down = await labExec(ENV, "node3", "sv -w 10 down /etc/service/etcd", { stateRoot: state });
+    expect(down.code, down.stderr).toBe(0);
+    expect(await until(30_000, () => /… etcd-start on/.test(out)), out).toBe(true);
+    child!.kill("SIGTERM");
+    // Two signals sent back to back coalesce into one pending signal; send the second once the first was seen.
+    expect(await until(10_000, () => /SIGTERM: stopping after the op in hand/.test(out)), out).toBe(true);
+    child!.kill("SIGTERM");
+    expect(await Promise.race([exited, timeout(30_000)]), out).toBe(143);
+    expect(out).toMatch(/SIGTERM again: exiting now/);
+    expect(lockHeld()).toBe(false);
+    // etcd-start may finish before the signals land; if it did not, its record says why it ended.
+    const last = readRecords(envPaths(ENV, state).records)
+      .filter((r) => r.op === "etcd-start")
+      .at(-1)!;
+    console.log(`watch e2e: second SIGTERM → exit 143; etcd-start in hand ended ${last.status}`);
+    expect(["succeeded", "cancelled"]).toContain(last.status);
+    if (last.status === "cancelled") expect(last.error).toMatch(/SIGTERM twice/);
+  }, 120_000);
 });
