@@ -145,7 +145,9 @@ export async function verifySnapshot(file: string): Promise<SnapshotCheck> {
     );
   if (r.status !== 0) throw new Error(`${file}: etcdctl snapshot status failed: ${(r.stderr || r.stdout).trim()}`);
   const s = JSON.parse(r.stdout) as { hash: number; revision: number; totalKey: number };
-  if (!(s.revision > 0) || !(s.totalKey >= 0))
+  // Revision 0 is a cluster nobody has written to yet (a fresh etcd): a valid snapshot, and the
+  // ladder's first scheduled one. The trailer above already proved the file whole.
+  if (!(s.revision >= 0) || !(s.totalKey >= 0))
     throw new Error(`${file}: etcdctl reports revision ${s.revision}, ${s.totalKey} keys`);
   return { revision: s.revision, keys: s.totalKey, hash: s.hash, size, sha256: await sha256Of(file) };
 }

@@ -43,10 +43,20 @@ export interface EtcdClusterStatus {
   readonly error?: string;
 }
 
+/** The environment's etcd snapshots as observe found them in the local store. */
+export interface BackupStatus {
+  /** ISO time the newest snapshot was taken; absent when there is none. */
+  readonly lastTakenAt?: string;
+  /** Why the store could not be read (the snapshot rung then refuses instead of guessing). */
+  readonly error?: string;
+}
+
 /** Everything decide() looks at. */
 export interface ClusterStatus {
   readonly nodes: Readonly<Record<string, NodeStatus>>;
   readonly etcd: EtcdClusterStatus;
+  /** Absent when backups were not observed: the snapshot rung then does nothing. */
+  readonly backup?: BackupStatus;
 }
 
 /** A cluster-api style condition. */

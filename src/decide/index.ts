@@ -7,6 +7,7 @@ import type { ClusterStatus } from "../cluster/status.js";
 import type { ClusterSpec } from "../cluster/spec.js";
 import { decideEtcdBoot } from "./etcd-boot.js";
 import { decideEtcdMaintain } from "./etcd-maintain.js";
+import { decideEtcdSnapshot } from "./etcd-snapshot.js";
 import { decidePrerequisites } from "./prerequisites.js";
 import type { Decision, DecideOptions } from "./types.js";
 
@@ -22,7 +23,7 @@ const NOT_BUILT = [
 
 /** The next step for the cluster: (spec, status, options) → {phase, ops, message}. */
 export function decide(spec: ClusterSpec, status: ClusterStatus, o: DecideOptions): Decision {
-  const rungs = [decidePrerequisites, decideEtcdBoot, decideEtcdMaintain];
+  const rungs = [decidePrerequisites, decideEtcdBoot, decideEtcdMaintain, decideEtcdSnapshot];
   for (const rung of rungs) {
     const d = rung(spec, status, o);
     if (d) return d;

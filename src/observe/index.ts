@@ -3,7 +3,8 @@
  * client. An unreachable node (timeout, refused, changed host key) becomes a status with the
  * reason; observe itself only fails on a bug.
  */
-import type { ClusterStatus, NodeStatus } from "../cluster/status.js";
+import { backupDir, localSnapshotStore, parseSnapshotName } from "../backup/store.js";
+import type { BackupStatus, ClusterStatus, NodeStatus } from "../cluster/status.js";
 import { unreachableNode } from "../cluster/status.js";
 import { controlPlane, type ClusterSpec, type NodeSpec } from "../cluster/spec.js";
 import { HostKeyMismatchError, type EtcdAdmin, type NodeShell } from "../infra/types.js";
@@ -58,6 +59,22 @@ export async function observe(spec: ClusterSpec, desired: Desired, ctx: ObserveC
   const endpoints = controlPlane(spec)
     .filter((n) => nodes[n.name]?.reachable)
     .map((n) => clientURL(n));
-  const etcd = await observeEtcd((e) => ctx.etcdAdmin(e), endpoints);
-  return { nodes, etcd };
+  const [etcd, backup] = await Promise.all([observeEtcd((e) => ctx.etcdAdmin(e), endpoints), observeBackup(spec)]);
+  return { nodes, etcd, backup };
+}
+
+/** The newest snapshot in the environment's local store (a directory listing; nothing is read over the network). */
+export async function observeBackup(spec: ClusterSpec, stateRoot?: string): Promise<BackupStatus> {
+  try {
+    const newest = (await localSnapshotStore(backupDir(spec, stateRoot), spec.env).list())[0];
+    if (!newest) return {};
+    // A .db without its sidecar still counts; its name carries the time.
+    const stamp = parseSnapshotName(newest.name)!.stamp.replace(
+      /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
+      "$1-$2-$3T$4:$5:$6Z",
+    );
+    return { lastTakenAt: newest.meta?.takenAt ?? new Date(stamp).toISOString() };
+  } catch (err) {
+    return { error: `cannot list the snapshots of ${spec.env}: ${(err as Error).message}` };
+  }
 }

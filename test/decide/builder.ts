@@ -61,6 +61,7 @@ export function statusBuilder(spec: ClusterSpec, desired: Desired = testDesired(
   }
   let members: EtcdMemberStatus[] = [];
   let leaderId: string | undefined;
+  let backup: ClusterStatus["backup"];
   const byName = (name: string) => spec.nodes.find((n) => n.name === name)!;
   const cpNames = spec.nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
   const b = {
@@ -156,6 +157,11 @@ export function statusBuilder(spec: ClusterSpec, desired: Desired = testDesired(
       leaderId = undefined;
       return b;
     },
+    /** Observe looked at the snapshot store: the newest was taken at `lastTakenAt` (none when absent). */
+    backup(lastTakenAt?: string, error?: string) {
+      backup = { ...(lastTakenAt ? { lastTakenAt } : {}), ...(error ? { error } : {}) };
+      return b;
+    },
     noEtcdAnswer() {
       members = [];
       leaderId = undefined;
@@ -165,6 +171,7 @@ export function statusBuilder(spec: ClusterSpec, desired: Desired = testDesired(
       return {
         nodes: structuredClone(nodes),
         etcd: { members: structuredClone(members), ...(leaderId ? { leaderId } : {}) },
+        ...(backup ? { backup: structuredClone(backup) } : {}),
       };
     },
   };

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { decide } from "../../src/decide/index.js";
 import type { ClusterSpec } from "../../src/cluster/spec.js";
 import type { ClusterStatus } from "../../src/cluster/status.js";
+import type { Inventory } from "../../src/inventory/schema.js";
 import { ETCD } from "../../src/ops/etcd/layout.js";
 import { statusBuilder, testDesired, testSpec } from "./builder.js";
 
@@ -21,6 +22,13 @@ interface Case {
 const s3 = testSpec(3, 2);
 const s4 = testSpec(3, 0, ["cp4"]);
 const s2 = testSpec(2);
+/** s3 with an hourly schedule and a retention of 2. */
+const hourly: ClusterSpec = {
+  ...s3,
+  inventory: { reconciler: { backup: { schedule: "1h", retention: 2 } } } as unknown as Inventory,
+};
+const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+const MIN = 60_000;
 
 const cases: Case[] = [
   {
@@ -280,6 +288,167 @@ const cases: Case[] = [
     ops: ["etcd-add-member"],
     targets: [1],
   },
+  // Rung 10: scheduled snapshots (default schedule 15m).
+  {
+    name: "snapshot due: none taken yet",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().backup().build(),
+    phase: "etcd-snapshot",
+    ops: ["etcd-snapshot"],
+    targets: [3],
+    message: /no etcd snapshot yet/,
+  },
+  {
+    name: "snapshot due: the newest is older than the schedule",
+    spec: s3,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd()
+        .backup(ago(16 * MIN))
+        .build(),
+    phase: "etcd-snapshot",
+    ops: ["etcd-snapshot"],
+    targets: [3],
+    message: /older than the schedule \(15m\)/,
+  },
+  {
+    name: "snapshot due: exactly one schedule old",
+    spec: s3,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd()
+        .backup(ago(15 * MIN))
+        .build(),
+    phase: "etcd-snapshot",
+    ops: ["etcd-snapshot"],
+  },
+  {
+    name: "snapshot due: the newest is dated in the future (clock stepped back)",
+    spec: s3,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd()
+        .backup(ago(-60 * MIN))
+        .build(),
+    phase: "etcd-snapshot",
+    ops: ["etcd-snapshot"],
+  },
+  {
+    name: "snapshot not due: completed in scope etcd",
+    spec: s3,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd()
+        .backup(ago(15 * MIN - 1000))
+        .build(),
+    phase: "completed",
+    ops: [],
+  },
+  {
+    name: "snapshot not due: scope all goes on to the Kubernetes rungs",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().backup(ago(MIN)).build(),
+    phase: "k8s-control-plane-not-built",
+    ops: [],
+    scope: "all",
+  },
+  {
+    name: "snapshot due in scope all too",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().backup().build(),
+    phase: "etcd-snapshot",
+    ops: ["etcd-snapshot"],
+    scope: "all",
+  },
+  {
+    name: "schedule from the inventory: 30m old is not due hourly",
+    spec: hourly,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd()
+        .backup(ago(30 * MIN))
+        .build(),
+    phase: "completed",
+    ops: [],
+  },
+  {
+    name: "schedule from the inventory: 61m old is due hourly",
+    spec: hourly,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd()
+        .backup(ago(61 * MIN))
+        .build(),
+    phase: "etcd-snapshot",
+    ops: ["etcd-snapshot"],
+    message: /\(1h\)/,
+  },
+  {
+    name: "snapshot only from healthy in-sync voters",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().member("cp3", { inSync: false }).backup().build(),
+    phase: "etcd-snapshot",
+    ops: ["etcd-snapshot"],
+    targets: [2],
+  },
+  {
+    name: "store not observed: no snapshot decision",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().build(),
+    phase: "completed",
+    ops: [],
+  },
+  {
+    name: "store unreadable: refused with the reason",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().backup(undefined, "cannot list the snapshots of t: EACCES").build(),
+    phase: "etcd-snapshot-aborted",
+    ops: [],
+    message: /EACCES/,
+  },
+  {
+    name: "etcd without a leader: waiting wins over a due snapshot",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().noLeader().backup().build(),
+    phase: "etcd-wait",
+    ops: ["etcd-wait"],
+  },
+  {
+    name: "stopped member: starting it wins over a due snapshot",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().stopped("cp2").backup().build(),
+    phase: "etcd-start",
+    ops: ["etcd-start"],
+  },
+  {
+    name: "learner pending: promotion wins over a due snapshot",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().member("cp3", { isLearner: true }).backup().build(),
+    phase: "etcd-promote",
+    ops: ["etcd-promote"],
+  },
+  {
+    name: "one member down on an unreachable node, quorum healthy: snapshot from the other two",
+    spec: s3,
+    status: (b) =>
+      b.provisioned().etcd().unreachable("cp3").member("cp3", { healthy: false, inSync: false }).backup().build(),
+    phase: "etcd-snapshot",
+    ops: ["etcd-snapshot"],
+    targets: [2],
+  },
+  {
+    name: "no etcd answer: nothing is snapshotted",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().noEtcdAnswer().backup().build(),
+    phase: "etcd-wait",
+    ops: ["etcd-wait"],
+  },
 ];
 
 describe("decide", () => {
@@ -302,6 +471,16 @@ describe("decide", () => {
       }
     });
   }
+
+  it("the snapshot op runs one local command", () => {
+    const desired = testDesired(s3);
+    const status = statusBuilder(s3, desired).provisioned().etcd().backup().build();
+    const op = decide(s3, status, { now, desired, scope: "etcd" }).ops[0]!;
+    expect(op.targets).toEqual(["cp1", "cp2", "cp3"]);
+    const names: string[] = [];
+    for (let c = op.nextCommand(); c; c = op.nextCommand()) names.push(`${c.name}@${c.target}`);
+    expect(names).toEqual(["take-snapshot@local"]);
+  });
 
   it("is pure: the same input gives the same phase and leaves the status untouched", () => {
     const desired = testDesired(s3);
