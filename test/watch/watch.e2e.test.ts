@@ -121,6 +121,15 @@ describe.skipIf(skip !== undefined)("reconcile --watch in the lab (real sshd, ru
     expect(metrics).toMatch(/^yagura_etcd_members\{env="w81"\} 3$/m);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
+    // An invalid edit is reported and ignored; putting the file back reloads it and passes at once.
+    writeFileSync(file, INVENTORY.replace("name: w81", "name: W_81"));
+    expect(
+      await until(15_000, () => /inventory changed but is invalid; keeping the previous spec/.test(out)),
+      out,
+    ).toBe(true);
+    writeFileSync(file, INVENTORY);
+    expect(await until(15_000, () => /inventory changed: reloaded, passing now/.test(out)), out).toBe(true);
+
     child!.kill("SIGTERM");
     expect(await Promise.race([exited, timeout(30_000)]), out).toBe(0);
     expect(out).toMatch(/watch stopped by SIGTERM/);
