@@ -26,7 +26,9 @@ export function decideEtcdSnapshot(spec: ClusterSpec, status: ClusterStatus, o: 
   if (backup.error) {
     return { phase: "etcd-snapshot-aborted", ops: [], message: `${backup.error}; fix the backup directory` };
   }
-  const last = backup.lastTakenAt === undefined ? undefined : new Date(backup.lastTakenAt);
+  // An unreadable time (a hand-edited sidecar) must not read as "never due": count it as no snapshot.
+  const parsed = backup.lastTakenAt === undefined ? undefined : new Date(backup.lastTakenAt);
+  const last = parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined;
   if (!due(o.now, last, schedule)) return undefined;
   const members = controlPlane(spec).filter((n) => {
     const m = memberOf(status, n);
@@ -50,6 +52,8 @@ export function decideEtcdSnapshot(spec: ClusterSpec, status: ClusterStatus, o: 
     ],
     message: last
       ? `the newest etcd snapshot (${backup.lastTakenAt}) is older than the schedule (${schedule})`
-      : "no etcd snapshot yet",
+      : parsed
+        ? `the newest etcd snapshot's time ${JSON.stringify(backup.lastTakenAt)} is unreadable`
+        : "no etcd snapshot yet",
   };
 }

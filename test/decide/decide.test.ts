@@ -337,6 +337,14 @@ const cases: Case[] = [
     ops: ["etcd-snapshot"],
   },
   {
+    name: "snapshot due: the newest has an unreadable time",
+    spec: s3,
+    status: (b) => b.provisioned().etcd().backup("yesterday-ish").build(),
+    phase: "etcd-snapshot",
+    ops: ["etcd-snapshot"],
+    message: /"yesterday-ish" is unreadable/,
+  },
+  {
     name: "snapshot not due: completed in scope etcd",
     spec: s3,
     status: (b) =>
