@@ -25,7 +25,7 @@ import {
 import { takeSnapshot, verifySnapshot } from "../backup/snapshot.js";
 import { applyRetention, backupDir, localSnapshotStore, utcStamp, type SnapshotMeta } from "../backup/store.js";
 import { OperationFailedError, RefusedError, UserError } from "./errors.js";
-import { requireSpec } from "./inventory.js";
+import { requireClusterSpec } from "./inventory.js";
 
 const say = (line: string) => console.log(line);
 const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
@@ -46,7 +46,8 @@ async function checkLabRoutes(spec: ClusterSpec): Promise<void> {
 
 /** Adds the `etcd` command group. */
 export function registerEtcdCommands(program: Command): void {
-  const spec = (env: string) => requireSpec(env, program.opts().inventoryDir);
+  const spec = (env: string) =>
+    requireClusterSpec(env, { inventoryDir: program.opts().inventoryDir, stackOutputs: program.opts().stackOutputs });
   const etcd = program.command("etcd").description("etcd snapshots and restore");
 
   etcd

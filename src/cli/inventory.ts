@@ -3,6 +3,7 @@ import { stringify } from "yaml";
 import { loadInventory, type LoadResult } from "../inventory/load.js";
 import { formatProblem } from "../inventory/problem.js";
 import { clusterSpec, type ClusterSpec } from "../cluster/spec.js";
+import { readStackNodes, StackOutputsError, withStackNodes } from "../infra/stack-outputs.js";
 import { UserError } from "./errors.js";
 
 /** Loads ENV or throws a UserError listing every problem. */
@@ -15,6 +16,25 @@ export function requireSpec(env: string, inventoryDir?: string): ClusterSpec & {
     );
   }
   return { ...clusterSpec(res.env, res.inventory), file: res.file };
+}
+
+/**
+ * The spec the reconciler works on: the inventory joined with the stack's `nodes` output when any
+ * node belongs to an OpenStack pool (static-only environments, like the lab, need no stack).
+ */
+export function requireClusterSpec(
+  env: string,
+  opts: { inventoryDir?: string; stackOutputs?: string } = {},
+): ClusterSpec & { file: string } {
+  const spec = requireSpec(env, opts.inventoryDir);
+  if (!spec.nodes.some((n) => n.managed)) return spec;
+  try {
+    const outputsFile = opts.stackOutputs ?? process.env.YAGURA_STACK_OUTPUTS;
+    return { ...withStackNodes(spec, readStackNodes(spec.env, { outputsFile })), file: spec.file };
+  } catch (err) {
+    if (err instanceof StackOutputsError) throw new UserError(err.message, err.details);
+    throw err;
+  }
 }
 
 /** One-paragraph summary printed by `validate`. */

@@ -15,6 +15,10 @@ export function buildProgram(): Command {
         "ENV is the name of a file under inventory/ (lab, example) or a path to an inventory YAML file.",
     )
     .option("--inventory-dir <dir>", "directory that holds the environments", undefined)
+    .option(
+      "--stack-outputs <file>",
+      "outputs of the environment's stack (terraform output -json or cdktf --outputs-file); default: its local state",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
 

@@ -14,7 +14,7 @@ import { reconcileLoop, type LoopEvent } from "../run/loop.js";
 import { cancelUnfinished, readRecords, recordWriter } from "../run/records.js";
 import { session } from "../run/session.js";
 import { OperationFailedError, RefusedError, UserError } from "./errors.js";
-import { requireSpec } from "./inventory.js";
+import { requireClusterSpec } from "./inventory.js";
 
 const scopeOf = (s: string | undefined): "etcd" | "all" => {
   if (s === undefined || s === "all" || s === "etcd") return s ?? "all";
@@ -38,7 +38,7 @@ function printEvent(e: LoopEvent): void {
 const cond = (c: Condition) =>
   `${c.status === "True" ? "✓" : c.status === "False" ? "✗" : "?"} ${c.type}: ${c.reason} — ${c.message}`;
 
-type Spec = ReturnType<typeof requireSpec>;
+type Spec = ReturnType<typeof requireClusterSpec>;
 type Material = Awaited<ReturnType<ReturnType<typeof session>["prepare"]>>;
 
 /** Runs one observe pass (PKI material, SSH pool, etcd client), hands its result to `use`, closes it. */
@@ -82,9 +82,9 @@ function watchFlags(o: ReconcileFlags): { intervalMs?: number; metricsAddr?: str
 }
 
 /** Reloads the inventory file of a watch; problems come back as lines instead of a throw. */
-function reloadSpec(file: string): Reload<Spec> {
+function reloadSpec(file: string, stackOutputs?: string): Reload<Spec> {
   try {
-    return { ok: true, spec: requireSpec(file) };
+    return { ok: true, spec: requireClusterSpec(file, { stackOutputs }) };
   } catch (err) {
     if (err instanceof UserError) return { ok: false, problems: [err.message, ...err.details] };
     throw err;
@@ -93,7 +93,8 @@ function reloadSpec(file: string): Reload<Spec> {
 
 /** Registers reconcile, plan, status and history. */
 export function registerReconcileCommands(program: Command): void {
-  const spec = (env: string) => requireSpec(env, program.opts().inventoryDir);
+  const spec = (env: string) =>
+    requireClusterSpec(env, { inventoryDir: program.opts().inventoryDir, stackOutputs: program.opts().stackOutputs });
 
   program
     .command("reconcile")
@@ -132,7 +133,7 @@ export function registerReconcileCommands(program: Command): void {
             ...watch,
             scope: scopeOf(o.scope),
             maxPasses: intOf("--max-passes", o.maxPasses, 30),
-            reload: () => reloadSpec(s.file),
+            reload: () => reloadSpec(s.file, program.opts().stackOutputs),
             progress: printEvent,
           });
           return;

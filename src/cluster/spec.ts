@@ -26,6 +26,8 @@ export interface NodeSpec {
   readonly managed: boolean;
   /** Index of the node in its pool (0-based); 0 for static nodes. */
   readonly index: number;
+  /** Nova server id, from the stack's `nodes` output (pool nodes only, once deployed). */
+  readonly serverId?: string;
 }
 
 /** The whole desired cluster: the inventory plus its expanded nodes. */
