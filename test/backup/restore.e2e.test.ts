@@ -4,19 +4,16 @@
  * data wiped on 2 of 3), `etcd restore`, then every snapshotted key read back, the later ones
  * gone, and a reconcile that completes. Every yagura command is the real CLI in a child process.
  */
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
-import { clusterSpec } from "../../src/cluster/spec.js";
 import { createEtcdAdmin } from "../../src/infra/etcd.js";
 import type { EtcdAdmin } from "../../src/infra/types.js";
-import { loadInventory } from "../../src/inventory/load.js";
-import { labDown, labExec, labUp } from "../../src/lab/index.js";
+import { labExec } from "../../src/lab/index.js";
 import { routedViaBridge } from "../../src/lab/ssh.js";
 import { prepareMaterial } from "../../src/run/material.js";
-import { cli, e2eSkipReason, opsOf } from "../e2e/helpers.js";
+import { cli, e2eSkipReason, opsOf, useLab } from "../e2e/helpers.js";
 
 const reason = e2eSkipReason();
 const skip = reason ? reason.replace(/^etcd e2e skipped/, "etcd restore drill skipped") : undefined;
@@ -41,14 +38,21 @@ async function batched(n: number, fn: (i: number) => Promise<void>): Promise<voi
 }
 
 describe.skipIf(skip !== undefined)("etcd restore drill in the lab (real sshd, runit, etcd)", () => {
-  const root = skip ? "" : mkdtempSync(join(tmpdir(), "yagura-restore-e2e-"));
-  const state = join(root, "state");
-  const file = join(root, `${ENV}.yaml`);
-  const spec = () => {
-    const r = loadInventory(file);
-    if (!r.ok) throw new Error(JSON.stringify(r.problems));
-    return clusterSpec(r.env, r.inventory);
-  };
+  const figures: string[] = [];
+  const { root, state, file, spec } = useLab({
+    inventory: {
+      env: ENV,
+      bridge: BRIDGE,
+      cidr: "10.80.0.0/24",
+      nodes: NODES,
+      extra: ["reconciler: { backup: { retention: 3 } }"],
+    },
+    tmpPrefix: "restore",
+    skip,
+    beforeDown: () => {
+      if (figures.length) console.log(`restore drill:\n  ${figures.join("\n  ")}`);
+    },
+  });
   const run = (args: string[]) => cli(state, args);
   const node = (name: string, command: string) => labExec(ENV, name, command, { stateRoot: state });
   /** An admin client, only once every node address is routed through this lab's bridge. */
@@ -59,31 +63,7 @@ describe.skipIf(skip !== undefined)("etcd restore drill in the lab (real sshd, r
     return createEtcdAdmin(URLS, m.adminTls, { callTimeoutMs: 5000 });
   };
   const secs = (t0: number) => ((performance.now() - t0) / 1000).toFixed(1);
-  const figures: string[] = [];
   let snapshotFile = "";
-
-  beforeAll(async () => {
-    writeFileSync(
-      file,
-      [
-        "cluster: { name: b80, kubernetesVersion: '1.33.5' }",
-        `lab: { bridge: ${BRIDGE}, cidr: 10.80.0.0/24 }`,
-        "staticNodes:",
-        ...NODES.map(([n, a]) => `  - { name: ${n}, address: ${a}, role: control-plane }`),
-        "networking: { calico: { routeReflectors: { enabled: false } } }",
-        "reconciler: { backup: { retention: 3 } }",
-        "",
-      ].join("\n"),
-    );
-    await labUp(spec(), { stateRoot: state });
-  }, 120_000);
-
-  afterAll(async () => {
-    if (skip) return;
-    if (figures.length) console.log(`restore drill:\n  ${figures.join("\n  ")}`);
-    await labDown(ENV, { stateRoot: state }).catch(() => undefined);
-    rmSync(root, { recursive: true, force: true });
-  }, 120_000);
 
   it("forms etcd, writes keys and takes a verified 0600 snapshot", async () => {
     let t0 = performance.now();

@@ -3,18 +3,13 @@
  * 3-member TLS etcd, a no-op second run, drift repair, growing to 4 and back under a writer, and
  * a reconciler killed in the middle of an op. Every reconcile is the real CLI in a child process.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
-import { clusterSpec } from "../../src/cluster/spec.js";
-import { loadInventory } from "../../src/inventory/load.js";
-import { labDown, labUp } from "../../src/lab/index.js";
+import { labUp } from "../../src/lab/index.js";
 import { createEtcdAdmin } from "../../src/infra/etcd.js";
 import { readRecords } from "../../src/run/records.js";
 import { prepareMaterial } from "../../src/run/material.js";
-import { cli, e2eSkipReason, etcdctl, onNode, opsOf, writeInventory } from "./helpers.js";
+import { cli, e2eSkipReason, etcdctl, onNode, opsOf, useLab } from "./helpers.js";
 
 const skip = e2eSkipReason();
 if (skip) console.warn(skip);
@@ -33,27 +28,15 @@ const url = (a: string) => `https://${a}:2379`;
 const ALL3 = THREE.map(([, a]) => url(a));
 
 describe.skipIf(skip !== undefined)("etcd rungs in the lab (real sshd, runit, etcd)", () => {
-  const root = skip ? "" : mkdtempSync(join(tmpdir(), "yagura-etcd-e2e-"));
-  const state = join(root, "state");
-  const file = () => join(root, `${ENV}.yaml`);
-  const spec = () => {
-    const r = loadInventory(file());
-    if (!r.ok) throw new Error(JSON.stringify(r.problems));
-    return clusterSpec(r.env, r.inventory);
-  };
+  const lab = useLab({
+    inventory: { env: ENV, bridge: "ygbr79e", cidr: "10.79.0.0/24", nodes: THREE },
+    tmpPrefix: "etcd",
+    skip,
+  });
+  const { state, spec } = lab;
+  const file = () => lab.file;
   const reconcile = (onLine?: (l: string) => boolean) => cli(state, ["reconcile", file(), "--scope", "etcd"], onLine);
   const node = (address: string, cmd: string) => onNode(state, ENV, address, cmd);
-
-  beforeAll(async () => {
-    writeInventory(root, ENV, THREE);
-    await labUp(spec(), { stateRoot: state });
-  }, 120_000);
-
-  afterAll(async () => {
-    if (skip) return;
-    await labDown(ENV, { stateRoot: state }).catch(() => undefined);
-    rmSync(root, { recursive: true, force: true });
-  }, 120_000);
 
   it("forms a 3-member TLS etcd with client-certificate auth from an empty lab", async () => {
     const r = await reconcile();
@@ -140,7 +123,7 @@ describe.skipIf(skip !== undefined)("etcd rungs in the lab (real sshd, runit, et
   }, 180_000);
 
   it("grows 3→4→5 through learners and shrinks back to 3 while a writer keeps writing", async () => {
-    writeInventory(root, ENV, FIVE);
+    lab.writeNodes(FIVE);
     await labUp(spec(), { stateRoot: state, prune: false });
     const m = await prepareMaterial(spec(), envPaths(ENV, state).pkiDir, new Date());
     const admin = createEtcdAdmin(ALL3, m.adminTls, { callTimeoutMs: 3000 });
@@ -172,7 +155,7 @@ describe.skipIf(skip !== undefined)("etcd rungs in the lab (real sshd, runit, et
       expect(list5.out.match(/started/g), list5.out).toHaveLength(5);
       expect(list5.out).not.toMatch(/true$/m);
 
-      writeInventory(root, ENV, THREE);
+      lab.writeNodes(THREE);
       r = await reconcile();
       expect(r.code, r.out).toBe(0);
       expect(changes(r.out)).toEqual(["etcd-remove-member", "etcd-remove-member"]);

@@ -1,8 +1,12 @@
 /** Shared pieces of the etcd end-to-end tests: the CLI as a child process, etcdctl, ssh, inventories. */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { labPrerequisites, sshExec } from "../../src/lab/index.js";
+import { afterAll, beforeAll } from "vitest";
+import { clusterSpec } from "../../src/cluster/spec.js";
+import { loadInventory } from "../../src/inventory/load.js";
+import { labDown, labPrerequisites, labUp, sshExec } from "../../src/lab/index.js";
 import { envPaths } from "../../src/cluster/paths.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -17,23 +21,64 @@ export function e2eSkipReason(): string | undefined {
   return undefined;
 }
 
-/** Inventory text: control-plane nodes on bridge ygbr79e, subnet 10.79.0.0/24. */
-export function inventoryText(nodes: readonly [string, string][]): string {
+/** A lab of control-plane nodes on its own bridge and subnet, as one e2e file needs it. */
+export interface LabInventory {
+  readonly env: string;
+  readonly bridge: string;
+  /** The lab subnet, e.g. 10.79.0.0/24. */
+  readonly cidr: string;
+  readonly nodes: readonly [string, string][];
+  /** Further top-level inventory lines (e.g. a reconciler section). */
+  readonly extra?: readonly string[];
+}
+
+/** Inventory text for a lab of control-plane static nodes. */
+export function labInventoryText(l: LabInventory): string {
   return [
-    "cluster: { name: e79, kubernetesVersion: '1.33.5' }",
-    "lab: { bridge: ygbr79e, cidr: 10.79.0.0/24 }",
+    `cluster: { name: ${l.env}, kubernetesVersion: '1.33.5' }`,
+    `lab: { bridge: ${l.bridge}, cidr: ${l.cidr} }`,
     "staticNodes:",
-    ...nodes.map(([n, a]) => `  - { name: ${n}, address: ${a}, role: control-plane }`),
+    ...l.nodes.map(([n, a]) => `  - { name: ${n}, address: ${a}, role: control-plane }`),
     "networking: { calico: { routeReflectors: { enabled: false } } }",
+    ...(l.extra ?? []),
     "",
   ].join("\n");
 }
 
-/** Writes the inventory file of `env` under `dir`. */
-export function writeInventory(dir: string, env: string, nodes: readonly [string, string][]): string {
-  const file = join(dir, `${env}.yaml`);
-  writeFileSync(file, inventoryText(nodes));
-  return file;
+/**
+ * The lab of one e2e file: a temp dir with the state dir and the inventory file, the lab brought up
+ * before the file's tests and torn down (after `beforeDown`) once they end. Call inside the
+ * describe block, so a skipped suite creates nothing.
+ */
+export function useLab(o: {
+  inventory: LabInventory;
+  tmpPrefix: string;
+  skip: string | undefined;
+  beforeDown?: () => void;
+}) {
+  const env = o.inventory.env;
+  const root = o.skip ? "" : mkdtempSync(join(tmpdir(), `yagura-${o.tmpPrefix}-e2e-`));
+  const state = join(root, "state");
+  const file = join(root, `${env}.yaml`);
+  /** Rewrites the inventory with other nodes (growing or shrinking the control plane). */
+  const writeNodes = (nodes: readonly [string, string][]) =>
+    writeFileSync(file, labInventoryText({ ...o.inventory, nodes }));
+  const spec = () => {
+    const r = loadInventory(file);
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    return clusterSpec(r.env, r.inventory);
+  };
+  beforeAll(async () => {
+    writeNodes(o.inventory.nodes);
+    await labUp(spec(), { stateRoot: state });
+  }, 120_000);
+  afterAll(async () => {
+    if (o.skip) return;
+    o.beforeDown?.();
+    await labDown(env, { stateRoot: state }).catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  }, 120_000);
+  return { root, state, file, spec, writeNodes };
 }
 
 /** Result of one CLI run. */

@@ -6,17 +6,13 @@
  * schedule under 1m, so "older than the schedule" is made by back-dating the newest sidecar's
  * takenAt (what observe reads) instead of waiting. Every reconcile is the real CLI in a child.
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { verifySnapshot } from "../../src/backup/snapshot.js";
 import type { SnapshotMeta } from "../../src/backup/store.js";
 import { envPaths } from "../../src/cluster/paths.js";
-import { clusterSpec } from "../../src/cluster/spec.js";
-import { loadInventory } from "../../src/inventory/load.js";
-import { labDown, labUp } from "../../src/lab/index.js";
-import { cli, e2eSkipReason, etcdctl, opsOf } from "../e2e/helpers.js";
+import { cli, e2eSkipReason, etcdctl, opsOf, useLab } from "../e2e/helpers.js";
 
 const reason = e2eSkipReason();
 const skip = reason ? reason.replace(/^etcd e2e skipped/, "scheduled snapshot e2e skipped") : undefined;
@@ -33,15 +29,18 @@ const URLS = NODES.map(([, a]) => `https://${a}:2379`);
 const changes = (out: string) => opsOf(out).filter((o) => o !== "etcd-wait");
 
 describe.skipIf(skip !== undefined)("scheduled etcd snapshots in the lab (real sshd, runit, etcd)", () => {
-  const root = skip ? "" : mkdtempSync(join(tmpdir(), "yagura-snapshot-e2e-"));
-  const state = join(root, "state");
-  const file = join(root, `${ENV}.yaml`);
+  const { state, file } = useLab({
+    inventory: {
+      env: ENV,
+      bridge: "ygbr82s",
+      cidr: "10.82.0.0/24",
+      nodes: NODES,
+      extra: ["reconciler: { backup: { schedule: 1m, retention: 2 } }"],
+    },
+    tmpPrefix: "snapshot",
+    skip,
+  });
   const dir = join(envPaths(ENV, state).dir, "backups");
-  const spec = () => {
-    const r = loadInventory(file);
-    if (!r.ok) throw new Error(JSON.stringify(r.problems));
-    return clusterSpec(r.env, r.inventory);
-  };
   const reconcile = () => cli(state, ["reconcile", file, "--scope", "etcd"]);
   /** Snapshot files of the environment, newest first by name. */
   const snapshots = () =>
@@ -58,28 +57,6 @@ describe.skipIf(skip !== undefined)("scheduled etcd snapshots in the lab (real s
   };
   /** A write between snapshots, so each one has a new revision. */
   const write = (k: string) => expect(etcdctl(state, ENV, URLS, ["put", k, "1"]).code).toBe(0);
-
-  beforeAll(async () => {
-    writeFileSync(
-      file,
-      [
-        `cluster: { name: ${ENV}, kubernetesVersion: '1.33.5' }`,
-        "lab: { bridge: ygbr82s, cidr: 10.82.0.0/24 }",
-        "staticNodes:",
-        ...NODES.map(([n, a]) => `  - { name: ${n}, address: ${a}, role: control-plane }`),
-        "networking: { calico: { routeReflectors: { enabled: false } } }",
-        "reconciler: { backup: { schedule: 1m, retention: 2 } }",
-        "",
-      ].join("\n"),
-    );
-    await labUp(spec(), { stateRoot: state });
-  }, 120_000);
-
-  afterAll(async () => {
-    if (skip) return;
-    await labDown(ENV, { stateRoot: state }).catch(() => undefined);
-    rmSync(root, { recursive: true, force: true });
-  }, 120_000);
 
   it("a fresh lab: etcd is formed and exactly one verified 0600 snapshot is taken", async () => {
     const r = await reconcile();

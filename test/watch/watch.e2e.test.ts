@@ -4,17 +4,14 @@
  * stops cleanly on SIGTERM, releasing the lock.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
-import { clusterSpec } from "../../src/cluster/spec.js";
-import { loadInventory } from "../../src/inventory/load.js";
-import { labDown, labExec, labUp } from "../../src/lab/index.js";
+import { labExec } from "../../src/lab/index.js";
 import { readRecords } from "../../src/run/records.js";
-import { e2eSkipReason, etcdctl } from "../e2e/helpers.js";
+import { e2eSkipReason, etcdctl, labInventoryText, useLab } from "../e2e/helpers.js";
 
 const base = e2eSkipReason();
 const skip = base ? `watch e2e skipped: ${base}` : undefined;
@@ -27,14 +24,8 @@ const NODES: [string, string][] = [
   ["node2", "10.81.0.12"],
   ["node3", "10.81.0.13"],
 ];
-const INVENTORY = [
-  "cluster: { name: w81, kubernetesVersion: '1.33.5' }",
-  "lab: { bridge: ygbr81w, cidr: 10.81.0.0/24 }",
-  "staticNodes:",
-  ...NODES.map(([n, a]) => `  - { name: ${n}, address: ${a}, role: control-plane }`),
-  "networking: { calico: { routeReflectors: { enabled: false } } }",
-  "",
-].join("\n");
+const LAB = { env: ENV, bridge: "ygbr81w", cidr: "10.81.0.0/24", nodes: NODES };
+const INVENTORY = labInventoryText(LAB);
 
 const freePort = () =>
   new Promise<number>((res, rej) => {
@@ -59,10 +50,15 @@ async function until(ms: number, ok: () => boolean | Promise<boolean>): Promise<
 }
 
 describe.skipIf(skip !== undefined)("reconcile --watch in the lab (real sshd, runit, etcd)", () => {
-  const root = skip ? "" : mkdtempSync(join(tmpdir(), "yagura-watch-e2e-"));
-  const state = join(root, "state");
-  const file = join(root, `${ENV}.yaml`);
   let child: ChildProcess | undefined;
+  const { state, file } = useLab({
+    inventory: LAB,
+    tmpPrefix: "watch",
+    skip,
+    beforeDown: () => {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  });
   let out = "";
   /** Starts `reconcile --watch` as a child; resolves with its exit code. */
   const startWatch = (port: number) => {
@@ -82,20 +78,6 @@ describe.skipIf(skip !== undefined)("reconcile --watch in the lab (real sshd, ru
     return new Promise<number | null>((res) => child!.on("close", (code) => res(code)));
   };
   const lockHeld = () => (JSON.parse(readFileSync(envPaths(ENV, state).lock, "utf8")) as { held: boolean }).held;
-
-  beforeAll(async () => {
-    writeFileSync(file, INVENTORY);
-    const r = loadInventory(file);
-    if (!r.ok) throw new Error(JSON.stringify(r.problems));
-    await labUp(clusterSpec(r.env, r.inventory), { stateRoot: state });
-  }, 120_000);
-
-  afterAll(async () => {
-    if (skip) return;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await labDown(ENV, { stateRoot: state }).catch(() => undefined);
-    rmSync(root, { recursive: true, force: true });
-  }, 120_000);
 
   it("brings etcd up, repairs a stopped member by itself, reports it, and stops on SIGTERM", async () => {
     const port = await freePort();
