@@ -1,5 +1,6 @@
 /** Fakes shared by the loop and observe tests; they throw "not implemented" for what a test does not stub. */
 import type { EtcdAdmin } from "../../src/infra/types.js";
+import type { OpRecord, RecordWriter } from "../../src/run/records.js";
 import { observePlan } from "../../src/observe/index.js";
 import type { testDesired, testSpec } from "../decide/builder.js";
 
@@ -39,3 +40,21 @@ export const deadEtcd = (message: string) => (): EtcdAdmin => ({
   get: nope,
   close: async () => undefined,
 });
+
+/** A record writer that keeps every written record version in memory, in order. */
+export function memoryRecords(): { lines: OpRecord[]; w: RecordWriter } {
+  const lines: OpRecord[] = [];
+  const w: RecordWriter = {
+    start(op, targets, phase) {
+      const r: OpRecord = { id: String(lines.length), op, targets, status: "running", startedAt: "t", token: 1, phase };
+      lines.push(r);
+      return r;
+    },
+    update(rec, patch) {
+      const r = { ...rec, ...patch };
+      lines.push(r);
+      return r;
+    },
+  };
+  return { lines, w };
+}

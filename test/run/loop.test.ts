@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { CommandError, type NodeShell } from "../../src/infra/types.js";
 import { reconcileLoop, type LoopEvent } from "../../src/run/loop.js";
-import type { OpRecord, RecordWriter } from "../../src/run/records.js";
 import { testDesired, testSpec } from "../decide/builder.js";
-import { deadEtcd, emptyNodeReport, nope } from "./fakes.js";
+import { deadEtcd, emptyNodeReport, memoryRecords, nope } from "./fakes.js";
 
 const spec = testSpec(3);
 const desired = testDesired(spec);
@@ -22,23 +21,6 @@ const shell: NodeShell = {
   close: async () => undefined,
 };
 const etcd = deadEtcd("refused");
-
-function memoryRecords() {
-  const lines: OpRecord[] = [];
-  const w: RecordWriter = {
-    start(op, targets, phase) {
-      const r: OpRecord = { id: String(lines.length), op, targets, status: "running", startedAt: "t", token: 1, phase };
-      lines.push(r);
-      return r;
-    },
-    update(rec, patch) {
-      const r = { ...rec, ...patch };
-      lines.push(r);
-      return r;
-    },
-  };
-  return { lines, w };
-}
 
 describe("reconcile loop", () => {
   it("ends a pass at the first failure, re-observes, and gives up after the same op failed three times", async () => {

@@ -1,7 +1,7 @@
 /** The watch schedule with a fake clock: jitter, backoff, inventory changes and stop signals. */
 import { describe, expect, it } from "vitest";
 import type { LoopDeps } from "../../src/run/loop.js";
-import type { OpRecord, RecordWriter } from "../../src/run/records.js";
+import { memoryRecords } from "../run/fakes.js";
 import {
   backoffDelay,
   jitteredDelay,
@@ -170,27 +170,7 @@ describe("watch stop signals", () => {
 
 describe("stoppable loop deps", () => {
   function fakeDeps() {
-    const lines: OpRecord[] = [];
-    const records: RecordWriter = {
-      start(op, targets, phase) {
-        const r: OpRecord = {
-          id: `${op}-${lines.length}`,
-          op,
-          targets,
-          phase,
-          status: "running",
-          startedAt: "t",
-          token: 1,
-        };
-        lines.push(r);
-        return r;
-      },
-      update(rec, patch) {
-        const r = { ...rec, ...patch };
-        lines.push(r);
-        return r;
-      },
-    };
+    const { lines, w: records } = memoryRecords();
     const deps = {
       records,
       prepare: () => Promise.resolve({}),
