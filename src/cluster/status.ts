@@ -2,6 +2,7 @@
  * ClusterStatus: what observe saw, per node and for the etcd cluster, plus the conditions that
  * `yagura status` prints. Everything here is data and pure functions over it.
  */
+import type { KubeNode } from "../infra/kube-types.js";
 import type { EtcdMember } from "../infra/types.js";
 
 /** One supervised component on a node (etcd, later kube-apiserver …). */
@@ -51,12 +52,40 @@ export interface BackupStatus {
   readonly error?: string;
 }
 
+/** One object yagura manages in the cluster, as observe found it. */
+export interface KubeObjectStatus {
+  /** The `yagura.io/revision` annotation; absent when the object has none. */
+  readonly revision?: string;
+  /** CRDs: the Established condition is True. */
+  readonly established?: boolean;
+}
+
+/** The cluster as the Kubernetes API shows it. */
+export interface KubeStatus {
+  /** GET /readyz answered ok. */
+  readonly ready: boolean;
+  /** Why the API could not be read (connection refused, TLS, timeout …). */
+  readonly error?: string;
+  /** kube-system/default ServiceAccount exists: the controller manager works. */
+  readonly defaultServiceAccount: boolean;
+  /** Registered Nodes by name. */
+  readonly nodes: Readonly<Record<string, KubeNode>>;
+  /** Readiness of watched DaemonSets' pods: `namespace/name` → node name → pod Ready. */
+  readonly daemonSetPods: Readonly<Record<string, Readonly<Record<string, boolean>>>>;
+  /** CSI drivers registered on each node (from CSINode objects). */
+  readonly csiDrivers: Readonly<Record<string, readonly string[]>>;
+  /** Watched managed objects by key (`apiVersion/kind/namespace/name`); a missing object has no entry. */
+  readonly objects: Readonly<Record<string, KubeObjectStatus>>;
+}
+
 /** Everything decide() looks at. */
 export interface ClusterStatus {
   readonly nodes: Readonly<Record<string, NodeStatus>>;
   readonly etcd: EtcdClusterStatus;
   /** Absent when backups were not observed: the snapshot rung then does nothing. */
   readonly backup?: BackupStatus;
+  /** Absent when the API was not observed (scope etcd, or no API endpoint yet). */
+  readonly kube?: KubeStatus;
 }
 
 /** A cluster-api style condition. */

@@ -7,6 +7,7 @@ import { backupDir, localSnapshotStore, parseSnapshotName } from "../backup/stor
 import type { BackupStatus, ClusterStatus, NodeStatus } from "../cluster/status.js";
 import { unreachableNode } from "../cluster/status.js";
 import { controlPlane, type ClusterSpec, type NodeSpec } from "../cluster/spec.js";
+import type { KubeApi } from "../infra/kube-types.js";
 import { HostKeyMismatchError, type EtcdAdmin, type NodeShell } from "../infra/types.js";
 import { observedPaths, type Desired } from "../ops/etcd/desired.js";
 import { clientURL, ETCD } from "../ops/etcd/layout.js";
@@ -15,11 +16,14 @@ import { supervisorFor } from "../supervisor/index.js";
 import { parseObservation } from "./parse.js";
 import { observeScript, type ObservePlan } from "./script.js";
 import { observeEtcd } from "./etcd.js";
+import { kubeObservePlan, observeKube } from "./kube.js";
 
 /** What observe talks to. */
 export interface ObserveContext {
   readonly shell: NodeShell;
   etcdAdmin(endpoints: readonly string[]): EtcdAdmin;
+  /** The Kubernetes API; when absent, `status.kube` stays absent. */
+  readonly kube?: KubeApi;
 }
 
 /** The plan for one node: prerequisites, managed files and components. */
@@ -59,8 +63,12 @@ export async function observe(spec: ClusterSpec, desired: Desired, ctx: ObserveC
   const endpoints = controlPlane(spec)
     .filter((n) => nodes[n.name]?.reachable)
     .map((n) => clientURL(n));
-  const [etcd, backup] = await Promise.all([observeEtcd((e) => ctx.etcdAdmin(e), endpoints), observeBackup(spec)]);
-  return { nodes, etcd, backup };
+  const [etcd, backup, kube] = await Promise.all([
+    observeEtcd((e) => ctx.etcdAdmin(e), endpoints),
+    observeBackup(spec),
+    ctx.kube ? observeKube(ctx.kube, kubeObservePlan(spec, desired)) : undefined,
+  ]);
+  return { nodes, etcd, backup, ...(kube ? { kube } : {}) };
 }
 
 /** The newest snapshot in the environment's local store (a directory listing; nothing is read over the network). */

@@ -3,6 +3,7 @@
  * `nextCommand()` hands out its commands one at a time and returns undefined when done. A command
  * describes itself and runs against the injected context, so decide() stays pure.
  */
+import type { KubeApi } from "../infra/kube-types.js";
 import type { EtcdAdmin, NodeShell } from "../infra/types.js";
 
 /** The infrastructure a command runs against. */
@@ -14,6 +15,8 @@ export interface OpContext {
   sleep(ms: number): Promise<void>;
   /** Wall clock for deadlines inside a command. */
   now(): Date;
+  /** The Kubernetes API with yagura's admin identity; absent until there is an API to reach. */
+  readonly kube?: KubeApi;
 }
 
 /** One step of an op: describes itself (name, target) and runs. */

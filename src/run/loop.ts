@@ -8,6 +8,7 @@ import type { ClusterSpec } from "../cluster/spec.js";
 import type { ClusterStatus } from "../cluster/status.js";
 import { decide } from "../decide/index.js";
 import type { Decision } from "../decide/types.js";
+import type { KubeApi } from "../infra/kube-types.js";
 import type { EtcdAdmin, NodeShell } from "../infra/types.js";
 import { observe } from "../observe/index.js";
 import type { OpContext } from "../ops/types.js";
@@ -18,6 +19,8 @@ import type { RecordWriter } from "./records.js";
 export interface PassIO {
   readonly shell: NodeShell;
   etcdAdmin(endpoints: readonly string[]): EtcdAdmin;
+  /** The Kubernetes API, when the material names an endpoint. */
+  readonly kube?: KubeApi;
   close(): Promise<void>;
 }
 
@@ -82,7 +85,13 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
           status,
         };
       }
-      const ctx: OpContext = { shell: io.shell, etcdAdmin: (e) => io.etcdAdmin(e), sleep: deps.sleep, now: deps.now };
+      const ctx: OpContext = {
+        shell: io.shell,
+        etcdAdmin: (e) => io.etcdAdmin(e),
+        sleep: deps.sleep,
+        now: deps.now,
+        ...(io.kube ? { kube: io.kube } : {}),
+      };
       const failed = await runOps(d, ctx, deps);
       opsRun += failed.ran;
       if (failed.error) {

@@ -5,6 +5,7 @@
  */
 import type { ClusterSpec } from "../cluster/spec.js";
 import { controlPlane } from "../cluster/spec.js";
+import type { KubeEndpoint } from "../infra/kube-types.js";
 import type { EtcdTls } from "../infra/types.js";
 import { buildDesired, type Desired, type EtcdMemberPems } from "../ops/etcd/desired.js";
 import { etcdAdminClient, etcdMemberCerts, openPki } from "../pki/index.js";
@@ -13,6 +14,8 @@ import { etcdAdminClient, etcdMemberCerts, openPki } from "../pki/index.js";
 export interface Material {
   readonly desired: Desired;
   readonly adminTls: EtcdTls;
+  /** How yagura reaches the Kubernetes API (admin client certificate); absent in scope etcd. */
+  readonly kube?: KubeEndpoint;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
