@@ -40,6 +40,8 @@ export interface KubeNode {
   /** Node conditions by type (Ready, NetworkUnavailable …) → "True" | "False" | "Unknown". */
   readonly conditions: Readonly<Record<string, string>>;
   readonly providerID?: string;
+  /** metadata.resourceVersion when read, so a read-modify-write (taints) can be guarded. */
+  readonly resourceVersion?: string;
 }
 
 /** A Pod as the ladder needs it (readiness, placement, owner). */
