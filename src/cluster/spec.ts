@@ -71,7 +71,7 @@ export function expandNodes(inv: Inventory): NodeSpec[] {
       taints: n.taints,
       zone: n.zone,
       rack: n.rack,
-      rebuildToken: "",
+      rebuildToken: n.rebuildToken,
       managed: false,
       index: 0,
     });

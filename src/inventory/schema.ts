@@ -81,6 +81,8 @@ export const staticNodeSchema = z
     taints: z.array(taintSchema).default([]),
     zone: z.string().optional(),
     rack: z.string().optional(),
+    /** Changing it makes `yagura apply` rebuild the node (lab nodes: reimaged; its address is kept). */
+    rebuildToken: z.string().default(""),
   })
   .strict();
 
