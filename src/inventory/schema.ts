@@ -103,6 +103,26 @@ const artifactSchema = z
   })
   .strict();
 
+/** An upstream add-on manifest bundle, pinned by version and sha256. */
+export const addonBundleSchema = z
+  .object({
+    version: z.string(),
+    sha256: z.string(),
+    /** A file path relative to the inventory file, or an http(s) URL. */
+    source: z.string(),
+  })
+  .strict();
+
+/** The upstream bundles yagura can apply, in the order their names appear in the inventory docs. */
+export const ADDON_BUNDLES = [
+  "tigera-operator",
+  "openstack-cloud-controller-manager",
+  "cinder-csi",
+  "k8s-keystone-auth",
+  "nfs-csi",
+  "coredns",
+] as const;
+
 /** Component binaries yagura installs; each needs a version and a sha256. */
 export const COMPONENT_BINARIES = [
   "kube-apiserver",
@@ -259,6 +279,23 @@ export const inventorySchema = z
       })
       .strict()
       .default({}),
+    addons: z
+      .object({
+        /** Delete objects yagura applied before and no longer renders. */
+        prune: z.boolean().default(false),
+        bundles: z
+          .object(
+            Object.fromEntries(ADDON_BUNDLES.map((b) => [b, addonBundleSchema.optional()])) as {
+              [K in (typeof ADDON_BUNDLES)[number]]: z.ZodOptional<typeof addonBundleSchema>;
+            },
+          )
+          .strict()
+          .default({}),
+        /** JSON file `{id, secret}` of the cloud.conf application credential when the stack outputs lack it. */
+        cloudCredentialFile: z.string().optional(),
+      })
+      .strict()
+      .default({}),
     ssh: z
       .object({
         user: z.string().default("root"),
@@ -309,3 +346,7 @@ export type Taint = z.infer<typeof taintSchema>;
 export type NodeRole = NodePool["role"];
 /** How a node exists: Nova VM, Ironic bare metal, or a lab namespace. */
 export type NodeKind = StaticNode["kind"];
+/** One pinned add-on bundle. */
+export type AddonBundle = z.infer<typeof addonBundleSchema>;
+/** The name of an upstream add-on bundle. */
+export type AddonName = (typeof ADDON_BUNDLES)[number];

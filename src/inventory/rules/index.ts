@@ -13,6 +13,7 @@ import { artifactRules } from "./artifacts.js";
 import { openstackRules } from "./openstack.js";
 import { storageRules } from "./storage.js";
 import { safetyRules } from "./safety.js";
+import { addonRules } from "./addons.js";
 
 /** One rule violation: where in the document, and what to change. */
 export interface Finding {
@@ -35,6 +36,7 @@ export const RULES: readonly Rule[] = [
   ...artifactRules,
   ...openstackRules,
   ...storageRules,
+  ...addonRules,
 ];
 
 /** Runs every rule; a rule that throws is reported as a bug instead of crashing validation. */
