@@ -11,11 +11,11 @@ import {
   KubeApiError,
   type EvictionResult,
   type KubeApi,
-  type KubeNode,
   type KubeObject,
   type KubeObjectRef,
   type KubePod,
 } from "../../src/infra/kube-types.js";
+import { toKubeNode } from "../../src/infra/kube-views.js";
 
 type Json = Record<string, unknown>;
 type Method = keyof KubeApi;
@@ -103,24 +103,6 @@ function matchesSelector(labels: Readonly<Record<string, string>>, selector?: st
     if (v === undefined) throw new Error(`fake-kube: selector term "${term}" is not modelled by the fake`);
     return labels[k.trim()] === v.trim();
   });
-}
-
-/** A Node object as the API returns it → the KubeNode view. */
-export function toKubeNode(o: KubeObject): KubeNode {
-  const spec = (o["spec"] ?? {}) as Json;
-  const status = (o["status"] ?? {}) as Json;
-  const conditions: Record<string, string> = {};
-  for (const c of (status["conditions"] ?? []) as { type: string; status: string }[]) conditions[c.type] = c.status;
-  return {
-    name: o.metadata.name,
-    labels: { ...(o.metadata.labels ?? {}) },
-    annotations: { ...(o.metadata.annotations ?? {}) },
-    taints: ((spec["taints"] ?? []) as Taint[]).map((t) => ({ key: t.key, value: t.value ?? "", effect: t.effect })),
-    unschedulable: spec["unschedulable"] === true,
-    conditions,
-    ...(typeof spec["providerID"] === "string" ? { providerID: spec["providerID"] } : {}),
-    ...(typeof o.metadata["resourceVersion"] === "string" ? { resourceVersion: o.metadata["resourceVersion"] } : {}),
-  };
 }
 
 /** A fresh fake with a ready API and nothing in it. */
