@@ -45,8 +45,9 @@ type Material = Awaited<ReturnType<ReturnType<typeof session>["prepare"]>>;
 async function withObservation(
   s: Spec,
   use: (status: Awaited<ReturnType<typeof observe>>, desired: Material["desired"]) => void,
+  scope: "etcd" | "all" = "all",
 ): Promise<void> {
-  const io = session(s, { inventoryFile: s.file });
+  const io = session(s, { inventoryFile: s.file, scope });
   const m = await io.prepare(new Date());
   const pass = io.open(m);
   try {
@@ -118,7 +119,7 @@ export function registerReconcileCommands(program: Command): void {
       const watch = o.watch ? watchFlags(o) : undefined;
       if (!o.watch && (o.interval !== undefined || o.metricsAddr !== undefined))
         throw new UserError("--interval and --metrics-addr only apply with --watch");
-      const io = session(s, { inventoryFile: s.file });
+      const io = session(s, { inventoryFile: s.file, scope: scopeOf(o.scope) });
       const lock = await acquireLock(io.paths.lock, { waitMs: intOf("--wait", o.wait, 0) * 1000 });
       try {
         const records = recordWriter(io.paths.records, lock.token, () => lock.check());
@@ -172,14 +173,18 @@ export function registerReconcileCommands(program: Command): void {
     )
     .action(async (env: string, o: { scope?: string }) => {
       const s = spec(env);
-      await withObservation(s, (status, desired) => {
-        const d = decide(s, status, { now: new Date(), desired, scope: scopeOf(o.scope) });
-        console.log(`phase: ${d.phase}\n${d.message}`);
-        for (const op of d.ops) {
-          console.log(`op ${op.name} on ${op.targets.join(", ")}`);
-          for (let c = op.nextCommand(); c; c = op.nextCommand()) console.log(`  - ${c.name} @ ${c.target}`);
-        }
-      });
+      await withObservation(
+        s,
+        (status, desired) => {
+          const d = decide(s, status, { now: new Date(), desired, scope: scopeOf(o.scope) });
+          console.log(`phase: ${d.phase}\n${d.message}`);
+          for (const op of d.ops) {
+            console.log(`op ${op.name} on ${op.targets.join(", ")}`);
+            for (let c = op.nextCommand(); c; c = op.nextCommand()) console.log(`  - ${c.name} @ ${c.target}`);
+          }
+        },
+        scopeOf(o.scope),
+      );
     });
 
   program

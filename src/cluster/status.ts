@@ -3,6 +3,7 @@
  * `yagura status` prints. Everything here is data and pure functions over it.
  */
 import type { KubeNode } from "../infra/kube-types.js";
+import type { ArtifactVerdict } from "../k8s/artifacts.js";
 import type { EtcdMember } from "../infra/types.js";
 
 /** One supervised component on a node (etcd, later kube-apiserver …). */
@@ -27,6 +28,15 @@ export interface NodeStatus {
   /** sha256 of each yagura-managed file by path; a missing file has no entry. */
   readonly files: Readonly<Record<string, string>>;
   readonly etcdData: { readonly present: boolean; readonly hasMember: boolean };
+  /** Kubernetes binaries by name (kube-apiserver …) and what the node has; absent when not observed. */
+  readonly artifacts?: Readonly<Record<string, ArtifactVerdict>>;
+  /** The kubelet's boot gate holds this boot's id; absent when not observed. */
+  readonly bootGateOpen?: boolean;
+  /**
+   * Health probes on the node's loopback by component (true: answered ok). A component with no
+   * entry was not probed (the node has no curl): its health is left to the API side.
+   */
+  readonly health?: Readonly<Record<string, boolean>>;
 }
 
 /** One etcd member as seen through the admin client (its `name` is empty until it first starts). */

@@ -17,6 +17,8 @@ import { parseObservation } from "./parse.js";
 import { observeScript, type ObservePlan } from "./script.js";
 import { observeEtcd } from "./etcd.js";
 import { kubeObservePlan, observeKube } from "./kube.js";
+import { k8sObservedPaths } from "../k8s/desired.js";
+import { healthProbes } from "./probes.js";
 
 /** What observe talks to. */
 export interface ObserveContext {
@@ -26,15 +28,24 @@ export interface ObserveContext {
   readonly kube?: KubeApi;
 }
 
-/** The plan for one node: prerequisites, managed files and components. */
+/**
+ * The plan for one node: prerequisites, managed files and components; with Kubernetes material
+ * (scope all) also its binaries, the kubelet's boot gate and the loopback health probes.
+ */
 export function observePlan(node: NodeSpec, desired: Desired): ObservePlan {
-  return {
+  const k = desired.k8s?.nodes[node.name];
+  const base: ObservePlan = {
     prerequisites: prerequisitesFor(node),
-    files: observedPaths(desired, node.name),
-    components: node.role === "control-plane" ? [ETCD.component] : [],
+    files: [...observedPaths(desired, node.name), ...k8sObservedPaths(desired.k8s, node.name)],
+    components: [
+      ...(node.role === "control-plane" ? [ETCD.component] : []),
+      ...(k ? k.components.map((c) => c.name) : []),
+    ],
     supervisor: supervisorFor(node),
     etcdDataDir: ETCD.dataDir,
   };
+  if (!k) return base;
+  return { ...base, artifacts: k.artifacts, bootGate: true, probes: healthProbes(node) };
 }
 
 /** Observes one node in one round trip. */

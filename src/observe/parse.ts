@@ -1,5 +1,6 @@
 /** Turns the observe script's JSON into a NodeStatus, checking its shape. */
 import type { NodeStatus, ServiceStatus } from "../cluster/status.js";
+import { parseArtifactCheck, type ArtifactVerdict } from "../k8s/artifacts.js";
 import { describeMissing } from "../ops/node/prerequisites.js";
 import type { ObservePlan } from "./script.js";
 
@@ -8,6 +9,40 @@ interface Raw {
   files: string[];
   services: { state: { present: boolean; running: boolean; pid: number }; fingerprint: string }[];
   etcdData: { present: boolean; hasMember: boolean };
+  artifacts?: string[];
+  bootGate?: boolean;
+  health?: string[];
+}
+
+/** A verdict line; anything unreadable counts as missing, so the artifact rung reinstalls or reports it. */
+function verdict(line: string): ArtifactVerdict {
+  try {
+    return parseArtifactCheck(line);
+  } catch {
+    return { state: "missing" };
+  }
+}
+
+/** The Kubernetes parts of a report (artifacts, boot gate, health), present only when planned. */
+function k8sParts(node: string, plan: ObservePlan, raw: Raw, stdout: string): Partial<NodeStatus> {
+  const out: { -readonly [K in keyof NodeStatus]?: NodeStatus[K] } = {};
+  if (plan.artifacts) {
+    if (!Array.isArray(raw.artifacts) || raw.artifacts.length !== plan.artifacts.length)
+      throw new Error(`${node}: observe output does not match its plan (artifacts): ${stdout.slice(0, 300)}`);
+    out.artifacts = Object.fromEntries(plan.artifacts.map((a, i) => [a.name, verdict(raw.artifacts![i]!)]));
+  }
+  if (plan.bootGate) out.bootGateOpen = raw.bootGate === true;
+  if (plan.probes) {
+    if (!Array.isArray(raw.health) || raw.health.length !== plan.probes.length)
+      throw new Error(`${node}: observe output does not match its plan (health): ${stdout.slice(0, 300)}`);
+    const health: Record<string, boolean> = {};
+    // "" means the node has no curl: the component's health is unknown, so it gets no entry.
+    plan.probes.forEach((p, i) => {
+      if (raw.health![i] === "ok" || raw.health![i] === "fail") health[p.component] = raw.health![i] === "ok";
+    });
+    out.health = health;
+  }
+  return out;
 }
 
 /** Parses one node's report; throws with the output when it is not what the script prints. */
@@ -50,5 +85,6 @@ export function parseObservation(node: string, plan: ObservePlan, stdout: string
     services,
     files,
     etcdData: { present: raw.etcdData.present === true, hasMember: raw.etcdData.hasMember === true },
+    ...k8sParts(node, plan, raw, stdout),
   };
 }

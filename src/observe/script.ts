@@ -5,6 +5,8 @@
  * no path or name has to be escaped inside sh.
  */
 import { shq } from "../infra/shell.js";
+import { artifactCheckCommand, type ArtifactPlan } from "../k8s/artifacts.js";
+import { bootGateSnippet } from "../k8s/boot-gate.js";
 import type { Prerequisite } from "../ops/node/prerequisites.js";
 import { fingerprintPath } from "../supervisor/fingerprint.js";
 import type { Supervisor } from "../supervisor/types.js";
@@ -18,7 +20,26 @@ export interface ObservePlan {
   readonly components: readonly string[];
   readonly supervisor: Supervisor;
   readonly etcdDataDir: string;
+  /** Binaries whose sha256 to check (artifactCheckCommand); absent when not observed. */
+  readonly artifacts?: readonly Pick<ArtifactPlan, "name" | "nodePath" | "sha256">[];
+  /** Report whether the kubelet's boot gate holds the current boot id. */
+  readonly bootGate?: boolean;
+  /** Health endpoints probed with curl on the node (skipped, not failed, when the node has no curl). */
+  readonly probes?: readonly HealthProbe[];
 }
+
+/** A component's health endpoint on the node's loopback; healthy when it answers exactly `ok`. */
+export interface HealthProbe {
+  readonly component: string;
+  readonly url: string;
+  /** CA to verify an https endpoint with. */
+  readonly caFile?: string;
+}
+
+const probe = (p: HealthProbe) =>
+  `if command -v curl >/dev/null 2>&1; then ` +
+  `if [ "$(curl -s -m 2 ${p.caFile ? `--cacert ${shq(p.caFile)} ` : ""}${shq(p.url)} 2>/dev/null)" = ok ]; then hv=ok; else hv=fail; fi; ` +
+  `else hv=; fi`;
 
 const check = (p: Prerequisite) =>
   p.kind === "command"
@@ -45,6 +66,23 @@ export function observeScript(plan: ObservePlan): string {
   });
   const d = shq(plan.etcdDataDir);
   out.push(`dp=false; hm=false; [ -d ${d} ] && dp=true; [ -d ${d}/member ] && hm=true`);
-  out.push(`printf '],"etcdData":{"present":%s,"hasMember":%s}}\\n' "$dp" "$hm"`);
+  out.push(`printf '],"etcdData":{"present":%s,"hasMember":%s}' "$dp" "$hm"`);
+  // The Kubernetes parts come after etcd's, and only when planned, so an etcd-only script is unchanged.
+  if (plan.artifacts) {
+    out.push(`printf ',"artifacts":['`);
+    plan.artifacts.forEach((a, i) =>
+      out.push(
+        `v=$( (${artifactCheckCommand(a)}) 2>/dev/null | head -n 1 | tr -cd 'a-z0-9 '); printf '${i ? "," : ""}"%s"' "$v"`,
+      ),
+    );
+    out.push(`printf ']'`);
+  }
+  if (plan.bootGate) out.push(bootGateSnippet(), `printf ',"bootGate":%s' "$bg"`);
+  if (plan.probes) {
+    out.push(`printf ',"health":['`);
+    plan.probes.forEach((p, i) => out.push(probe(p), `printf '${i ? "," : ""}"%s"' "$hv"`));
+    out.push(`printf ']'`);
+  }
+  out.push(`printf '}\\n'`);
   return out.join("\n") + "\n";
 }

@@ -4,3 +4,7 @@ export type { CaKind, IssueRequest, IssuedCert, Pki } from "./store.js";
 export { etcdMemberCerts, etcdAdminClient, ETCD_ADMIN_CN } from "./etcd.js";
 export type { EtcdNode } from "./etcd.js";
 export type { Usage } from "./x509.js";
+export { issuePlan, renewWindowMs } from "./k8s.js";
+export type { IssuedSet, PlannedCert } from "./k8s.js";
+export { ensureEncryptionKey, ENCRYPTION_KEY_FILE } from "./encryption.js";
+export type { StoredEncryptionKey } from "./encryption.js";

@@ -1,14 +1,22 @@
 /**
- * Prepares what decide and the ops need from the operator's side: etcd certificates issued (or
- * reused) from the environment's PKI, the desired files built from them, and yagura's own etcd
- * client certificate. Issuing happens here, locally; nothing reaches a node.
+ * Prepares what decide and the ops need from the operator's side: certificates issued (or reused)
+ * from the environment's PKI, the desired files built from them, and yagura's own client
+ * certificates (etcd; in scope all also the Kubernetes admin). Issuing happens here, locally;
+ * nothing reaches a node. In scope etcd nothing of Kubernetes is read or issued, so an inventory
+ * without a Kubernetes section keeps working as before.
  */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import type { ClusterSpec } from "../cluster/spec.js";
 import { controlPlane } from "../cluster/spec.js";
 import type { KubeEndpoint } from "../infra/kube-types.js";
 import type { EtcdTls } from "../infra/types.js";
+import { planArtifacts, type ArtifactEnv, type ArtifactPlanResult, type Component } from "../k8s/artifacts.js";
+import { K8S_CERT, k8sCertPlan } from "../k8s/certs.js";
+import { buildK8sDesired, type K8sDesired } from "../k8s/desired.js";
 import { buildDesired, type Desired, type EtcdMemberPems } from "../ops/etcd/desired.js";
-import { etcdAdminClient, etcdMemberCerts, openPki } from "../pki/index.js";
+import { ensureEncryptionKey, etcdAdminClient, etcdMemberCerts, issuePlan, openPki, type Pki } from "../pki/index.js";
 
 /** Desired state plus the admin client's TLS material. */
 export interface Material {
@@ -16,6 +24,16 @@ export interface Material {
   readonly adminTls: EtcdTls;
   /** How yagura reaches the Kubernetes API (admin client certificate); absent in scope etcd. */
   readonly kube?: KubeEndpoint;
+}
+
+/** Options of prepareMaterial. */
+export interface MaterialOptions {
+  /** @default "all" */
+  readonly scope?: "etcd" | "all";
+  /** Environment variables that steer artifacts (YAGURA_KUBE_BIN_DIR). @default process.env */
+  readonly env?: ArtifactEnv;
+  /** The API load balancer's address, when the stack has one. */
+  readonly apiEndpoint?: string;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -27,8 +45,13 @@ export function durationMs(d: string): number {
   return Number(m[1]) * UNITS[m[2]!]!;
 }
 
-/** Loads or issues every certificate the etcd rungs need and builds the desired state. */
-export async function prepareMaterial(spec: ClusterSpec, pkiDir: string, now: Date): Promise<Material> {
+/** Loads or issues every certificate the rungs of `scope` need and builds the desired state. */
+export async function prepareMaterial(
+  spec: ClusterSpec,
+  pkiDir: string,
+  now: Date,
+  o: MaterialOptions = {},
+): Promise<Material> {
   const pki = openPki(pkiDir);
   const renew = durationMs(spec.inventory.reconciler?.certRenewBefore ?? "30d");
   const pems: Record<string, EtcdMemberPems> = {};
@@ -44,5 +67,80 @@ export async function prepareMaterial(spec: ClusterSpec, pkiDir: string, now: Da
     };
   }
   const admin = await etcdAdminClient(pki, now, renew);
-  return { desired: buildDesired(spec, pems), adminTls: { ca: admin.caPem, cert: admin.certPem, key: admin.keyPem } };
+  const etcd = buildDesired(spec, pems);
+  const adminTls = { ca: admin.caPem, cert: admin.certPem, key: admin.keyPem };
+  if ((o.scope ?? "all") === "etcd") return { desired: etcd, adminTls };
+  const k = await prepareK8s(spec, pki, now, renew, o);
+  return { desired: { ...etcd, k8s: k.desired }, adminTls, kube: k.kube };
+}
+
+/** The Kubernetes certificates, keys and artifacts; the admin endpoint for the API client. */
+async function prepareK8s(
+  spec: ClusterSpec,
+  pki: Pki,
+  now: Date,
+  renew: number,
+  o: MaterialOptions,
+): Promise<{ desired: K8sDesired; kube: KubeEndpoint }> {
+  const plan = k8sCertPlan(spec, o.apiEndpoint !== undefined ? { apiEndpoint: o.apiEndpoint } : {});
+  const [issued, serviceAccount, encryption] = await Promise.all([
+    issuePlan(pki, plan, now, renew),
+    pki.ensureServiceAccountKey(),
+    ensureEncryptionKey(pki.dir),
+  ]);
+  const artifactPlan = planArtifacts(spec.inventory.artifacts, o.env ?? process.env);
+  const desired = buildK8sDesired(spec, {
+    pems: {
+      certs: issued.certs,
+      kubernetesCA: issued.caPems.kubernetes,
+      frontProxyCA: issued.caPems["front-proxy"],
+      serviceAccount,
+    },
+    encryption,
+    artifacts: { plan: artifactPlan, localProblems: await checkLocalArtifacts(artifactPlan) },
+    ...(o.apiEndpoint !== undefined ? { apiEndpoint: o.apiEndpoint } : {}),
+  });
+  const a = issued.certs[K8S_CERT.admin]!;
+  return {
+    desired,
+    kube: { server: desired.apiServerUrl, caPem: issued.caPems.kubernetes, certPem: a.certPem, keyPem: a.keyPem },
+  };
+}
+
+// Binaries are large and a watch hashes them every pass: reuse a digest while size and mtime hold.
+const digests = new Map<string, { key: string; sha: string }>();
+
+async function fileSha256(path: string): Promise<string | undefined> {
+  try {
+    const st = await stat(path);
+    const key = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    const hit = digests.get(path);
+    if (hit?.key === key) return hit.sha;
+    const h = createHash("sha256");
+    for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+    const sha = h.digest("hex");
+    digests.set(path, { key, sha });
+    return sha;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** For source local: the binaries the local directory cannot provide (missing, or another sha256). */
+export async function checkLocalArtifacts(plan: ArtifactPlanResult): Promise<Partial<Record<Component, string>>> {
+  const out: Partial<Record<Component, string>> = {};
+  if (!plan.ok) return out;
+  for (const p of plan.plans) {
+    if (p.origin.kind !== "local") continue;
+    const o = p.origin;
+    const have = await fileSha256(o.path);
+    if (have === p.sha256) continue;
+    out[p.name] =
+      (have === undefined
+        ? `${o.path} does not exist on this machine`
+        : `${o.path} on this machine has sha256 ${have}`) +
+      `; expected ${p.name} ${p.version} with sha256 ${p.sha256}: put the right file there (the directory is set by ${o.via}), or correct artifacts.binaries.${p.name}.sha256`;
+  }
+  return out;
 }

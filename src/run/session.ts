@@ -17,6 +17,8 @@ export interface SessionOptions {
   readonly stateRoot?: string;
   /** The inventory file (for a relative ssh.privateKeyFile). */
   readonly inventoryFile?: string;
+  /** How far up the ladder: scope etcd prepares no Kubernetes material. @default "all" */
+  readonly scope?: "etcd" | "all";
 }
 
 /** The functions the loop (and plan/status) need for `spec`. */
@@ -26,7 +28,7 @@ export function session(spec: ClusterSpec, o: SessionOptions = {}) {
   const privateKeyPath = keyFile && o.inventoryFile ? resolve(dirname(o.inventoryFile), keyFile) : paths.sshKey;
   return {
     paths,
-    prepare: (now: Date): Promise<Material> => prepareMaterial(spec, paths.pkiDir, now),
+    prepare: (now: Date): Promise<Material> => prepareMaterial(spec, paths.pkiDir, now, { scope: o.scope ?? "all" }),
     open(material: Material): PassIO {
       const shell = createSshPool({
         targets: spec.nodes.map((n) => ({

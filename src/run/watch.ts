@@ -235,7 +235,7 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
         return { outcome: "stopped", message: lost.message };
       }
       intervalNow = intervalMs(sp);
-      const io = session(sp, { inventoryFile: sp.file });
+      const io = session(sp, { inventoryFile: sp.file, scope: o.scope });
       const progress = (e: LoopEvent) => (o.progress(e), metrics.onEvent(e));
       current = stoppable(
         { spec: sp, prepare: io.prepare, open: io.open, records, now: () => new Date(), sleep, progress },

@@ -4,6 +4,7 @@
  */
 import type { Taint } from "../../inventory/schema.js";
 import { renderTemplate } from "../../templates/render.js";
+import { BOOT_GATE, bootGateScriptFile } from "../boot-gate.js";
 import { clusterDNSIP, K8S_CERT } from "../certs.js";
 import { certPaths, K8S, kubeconfigPath } from "../layout.js";
 import { atLeast, type KubeVersion } from "../version.js";
@@ -81,11 +82,14 @@ export function kubeletFlags(ctx: RenderContext): string[] {
   return flags;
 }
 
-/** The kubelet's service, config and kubeconfig. */
+/** The kubelet's service (started through the boot gate), config, kubeconfig and gate script. */
 export function renderKubelet(ctx: RenderContext): ComponentRendering {
+  const service = componentService(ctx, "kubelet", kubeletFlags(ctx));
   return {
-    service: componentService(ctx, "kubelet", kubeletFlags(ctx)),
+    // The gate script execs the kubelet (same pid, so systemd's notify socket still reaches it).
+    service: { ...service, argv: [BOOT_GATE.script, ...service.argv] },
     files: [
+      bootGateScriptFile(),
       {
         path: K8S.kubeletConfig,
         content: renderTemplate("k8s/kubelet-config.yaml.hbs", kubeletConfigView(ctx)),

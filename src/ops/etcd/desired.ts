@@ -4,6 +4,7 @@
  * certificates, then read by both decide (hashes) and the ops (contents).
  */
 import type { ClusterSpec, NodeSpec } from "../../cluster/spec.js";
+import type { K8sDesired } from "../../k8s/desired.js";
 import { controlPlane } from "../../cluster/spec.js";
 import { fingerprintFiles, sha256 } from "../../supervisor/fingerprint.js";
 import { supervisorFor } from "../../supervisor/index.js";
@@ -39,6 +40,8 @@ export interface Desired {
   readonly etcd: Readonly<Record<string, EtcdNodeDesired>>;
   /** Initial-cluster token (the environment's name). */
   readonly etcdToken: string;
+  /** The Kubernetes components (k8s/desired.ts); absent in scope etcd. */
+  readonly k8s?: K8sDesired;
 }
 
 const withHash = (f: ManagedFile): DesiredFile => ({ ...f, sha256: sha256(f.content) });
