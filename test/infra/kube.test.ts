@@ -111,7 +111,7 @@ beforeAll(async () => {
           query: url.searchParams,
           contentType: req.headers["content-type"],
           body: text ? JSON.parse(text) : undefined,
-          clientCN: (req.socket as TLSSocket).getPeerCertificate().subject?.CN,
+          clientCN: String((req.socket as TLSSocket).getPeerCertificate().subject?.CN),
         };
         if (req.method === "GET" && url.pathname in DISCOVERY) return json(res, 200, DISCOVERY[url.pathname]);
         if (req.method === "GET" && url.pathname.startsWith("/apis/") && url.pathname.split("/").length === 4) {
