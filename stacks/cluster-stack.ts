@@ -139,7 +139,8 @@ export class ClusterStack extends TerraformStack {
     });
 
     new TerraformOutput(this, "nodes", {
-      description: "Every server the stack created: name, pool, role, kind, serverId, address",
+      description:
+        "Every server the stack created: name, pool, role, kind, serverId, address, rebuildToken, image, flavor",
       value: compute.servers.map(({ node, server }) => ({
         name: node.name,
         pool: node.pool,
@@ -147,6 +148,10 @@ export class ClusterStack extends TerraformStack {
         kind: node.kind,
         serverId: server.id,
         address: node.address,
+        // What the server is built with: `yagura plan` compares it with the inventory.
+        rebuildToken: node.rebuildToken,
+        image: inv.nodePools.find((p) => p.name === node.pool)?.image ?? "",
+        flavor: inv.nodePools.find((p) => p.name === node.pool)?.flavor ?? "",
       })),
     });
     new TerraformOutput(this, "api_endpoint", {

@@ -26,6 +26,10 @@ export const stackNodeSchema = z.object({
   kind: z.enum(["vm", "baremetal"]),
   serverId: z.string().min(1),
   address: z.string(),
+  /** What the server was built with, for rebuild plans (absent in outputs of older stacks). */
+  rebuildToken: z.string().optional(),
+  image: z.string().optional(),
+  flavor: z.string().optional(),
 });
 
 /** A server the stack created. */

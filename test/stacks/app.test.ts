@@ -165,6 +165,9 @@ describe("identity and outputs", () => {
       kind: "baremetal",
       address: "192.168.10.100",
       serverId: expect.stringMatching(/^\$\{openstack_compute_instance_v2\.compute_metal-1_[0-9A-F]+\.id\}$/),
+      rebuildToken: "",
+      image: expect.any(String),
+      flavor: expect.any(String),
     });
     expect(tf.output.api_endpoint!.value).toEqual({
       type: "loadbalancer",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { replaceTargets } from "../../src/rebuild/stack.js";
 import { exampleInventory, synth, type TfJson } from "./helpers.js";
 
 /** Logical ids of resources (`type.id`) whose configuration differs between two syntheses. */
@@ -68,5 +69,22 @@ describe("rebuild triggers", () => {
       expect(triggers).toHaveLength(1);
       expect(triggers[0]).toMatch(new RegExp(`^\\$\\{terraform_data\\.compute_${node}-rebuild_[0-9A-F]+\\}$`));
     }
+  });
+
+  it("apply's targeted replacement names exactly the server and trigger a token change replaces", () => {
+    const inv = exampleInventory();
+    inv.nodePools[1]!.rebuildTokens = { "general-2": "2026-11-23" };
+    const after = synth(inv);
+    const t = replaceTargets(after, ["general-2"]);
+    const trigger = changed(before, after)[0]!;
+    const server = t.replace[0]!;
+    expect(t.replace).toEqual([expect.stringMatching(/^openstack_compute_instance_v2\.compute_general-2_[0-9A-F]+$/)]);
+    expect(t.target).toEqual([server, trigger]);
+    // The server's port is not a target: it (and the address) survives the replacement.
+    const body = after.resource.openstack_compute_instance_v2![server.split(".")[1]!]!;
+    const port = (body.network as { port: string }[])[0]!.port;
+    expect(port).toMatch(/^\$\{openstack_networking_port_v2\.[^.]+\.id\}$/);
+    expect(t.target.some((a) => a.startsWith("openstack_networking_port_v2."))).toBe(false);
+    expect(() => replaceTargets(after, ["no-such-node"])).toThrow(/no server or rebuild trigger for no-such-node/);
   });
 });

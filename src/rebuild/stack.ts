@@ -1,0 +1,126 @@
+/**
+ * The infrastructure half of a rebuild. `cdktf deploy <env>` creates and destroys servers; a
+ * replacement is a targeted `terraform apply -replace=<server> -target=<server> -target=<trigger>`
+ * in the synthesized stack, so only that server is replaced (cdktf deploy takes no -replace),
+ * one control-plane node at a time. Before running anything the step finds out whether it can:
+ * no managed node in the step, or no OpenStack provider installed where Terraform looks, is
+ * reported as skipped with the reason (it never reaches for the registry to find out).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { PROJECT_DIR } from "../infra/stack-outputs.js";
+
+/** Outcome of a step that may not be possible here. */
+export type StepOutcome =
+  { readonly kind: "done"; readonly message: string } | { readonly kind: "skipped"; readonly message: string };
+
+/** Terraform addresses that replace exactly these nodes' servers (their triggers and the servers). */
+export function replaceTargets(
+  tf: { resource?: Record<string, Record<string, unknown>> },
+  nodes: readonly string[],
+): { replace: string[]; target: string[] } {
+  const servers = Object.keys(tf.resource?.openstack_compute_instance_v2 ?? {});
+  const triggers = Object.keys(tf.resource?.terraform_data ?? {});
+  const replace: string[] = [];
+  const target: string[] = [];
+  for (const n of nodes) {
+    // Logical ids are `compute_<node>_<hash>` and `compute_<node>-rebuild_<hash>` (stacks/constructs/compute.ts).
+    const s = servers.find((id) => new RegExp(`^compute_${n}_[0-9A-F]+$`).test(id));
+    const t = triggers.find((id) => new RegExp(`^compute_${n}-rebuild_[0-9A-F]+$`).test(id));
+    if (!s || !t)
+      throw new Error(`the synthesized stack has no server or rebuild trigger for ${n}: run npx cdktf synth`);
+    replace.push(`openstack_compute_instance_v2.${s}`);
+    target.push(`openstack_compute_instance_v2.${s}`, `terraform_data.${t}`);
+  }
+  return { replace, target };
+}
+
+const PROVIDER = join("registry.terraform.io", "terraform-provider-openstack", "openstack");
+
+/** Where an installed OpenStack provider would be, in the order Terraform looks; the first that exists. */
+export function installedProvider(stackDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = [
+    join(stackDir, ".terraform", "providers"),
+    ...(env.TF_PLUGIN_CACHE_DIR ? [env.TF_PLUGIN_CACHE_DIR] : []),
+    join(homedir(), ".terraform.d", "plugins"),
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+  ];
+  for (const d of dirs) {
+    const p = join(d, PROVIDER);
+    if (existsSync(p) && readdirSync(p).length > 0) return p;
+  }
+  return undefined;
+}
+
+/** Runs a command in the project directory; rejects with its output on a non-zero exit. */
+function run(argv: readonly string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd,
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_INPUT: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    child.on("error", (e) => reject(new Error(`${argv.join(" ")}: ${e.message}`)));
+    child.on("close", (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${argv.join(" ")} exited ${code}: ${out.trim().split("\n").slice(-5).join(" | ")}`)),
+    );
+  });
+}
+
+/** Options of the stack step. */
+export interface StackStepOptions {
+  readonly projectDir?: string;
+  /** Runs a command (tests inject a recorder). */
+  readonly exec?: (argv: readonly string[], cwd: string) => Promise<string>;
+}
+
+/**
+ * Deploys the stack (`deploy`) or replaces these nodes' servers (`replace`). `managed` are the step's
+ * nodes an OpenStack pool owns; with none, or without an installed provider, it is skipped.
+ */
+export async function stackStep(
+  env: string,
+  action: "deploy" | "replace",
+  managed: readonly string[],
+  o: StackStepOptions = {},
+): Promise<StepOutcome> {
+  const project = o.projectDir ?? PROJECT_DIR;
+  const exec = o.exec ?? run;
+  if (managed.length === 0)
+    return { kind: "skipped", message: "skipped: the environment has no managed nodes in this step" };
+  const stackDir = join(project, "cdktf.out", "stacks", env);
+  if (!installedProvider(stackDir)) {
+    return {
+      kind: "skipped",
+      message:
+        `skipped: Terraform cannot reach the OpenStack provider here (none installed under ${join(stackDir, ".terraform")} or a plugin directory); ` +
+        `run \`cdktf deploy ${env}\` where the provider can be installed, then apply again`,
+    };
+  }
+  if (action === "deploy") {
+    await exec(["npx", "cdktf", "deploy", env, "--auto-approve"], project);
+    return { kind: "done", message: `cdktf deploy ${env}` };
+  }
+  await exec(["npx", "cdktf", "synth"], project);
+  const tf = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as Parameters<typeof replaceTargets>[0];
+  const t = replaceTargets(tf, managed);
+  const argv = [
+    "terraform",
+    `-chdir=${stackDir}`,
+    "apply",
+    "-auto-approve",
+    "-input=false",
+    ...t.replace.map((a) => `-replace=${a}`),
+    ...t.target.map((a) => `-target=${a}`),
+  ];
+  await exec(argv, project);
+  return { kind: "done", message: argv.slice(2).join(" ") };
+}
