@@ -3,10 +3,12 @@ import type { Command } from "commander";
 import { registerLabCommands } from "./lab.js";
 import { registerReconcileCommands } from "./reconcile.js";
 import { registerEtcdCommands } from "./etcd.js";
+import { registerDriftCommand } from "./drift.js";
 
 /** Each domain adds its commands here, keeping main.ts small. */
 export function registerExtraCommands(program: Command): void {
   registerLabCommands(program);
   registerReconcileCommands(program);
   registerEtcdCommands(program);
+  registerDriftCommand(program);
 }

@@ -14,6 +14,10 @@ export const EXIT = {
   failed: 3,
   /** Refused for safety (quorum, lock held by another reconciler). */
   refused: 4,
+  /** `drift`: the infrastructure differs from the inventory. */
+  drift: 5,
+  /** `drift`: whether it differs could not be found out (no provider, a Terraform error). */
+  driftUnknown: 6,
   /** A bug in yagura. */
   internal: 70,
 } as const;
@@ -39,9 +43,21 @@ export class OperationFailedError extends Error {
   override readonly name = "OperationFailedError";
 }
 
+/** A command that printed its result and ends with a result code (drift found or unknown), not a failure. */
+export class ResultCode extends Error {
+  override readonly name = "ResultCode";
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Maps any thrown value to an exit code and the lines to print on stderr. */
 export function describeError(err: unknown): { code: number; lines: string[] } {
   if (err instanceof UserError) return { code: EXIT.user, lines: [`error: ${err.message}`, ...err.details] };
+  if (err instanceof ResultCode) return { code: err.code, lines: [] };
   if (err instanceof RefusedError) return { code: EXIT.refused, lines: [`refused: ${err.message}`] };
   if (err instanceof OperationFailedError) return { code: EXIT.failed, lines: [`failed: ${err.message}`] };
   if (err instanceof Error && err.name === "CommandError")
