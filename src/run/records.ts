@@ -19,12 +19,19 @@ export interface OpRecord {
   readonly endedAt?: string;
   readonly token: number;
   readonly phase?: string;
+  /** The instance that wrote it (`host:pid`), where several instances share the records. */
+  readonly holder?: string;
 }
 
 /** Appends records, fenced by `check`. */
 export interface RecordWriter {
   start(op: string, targets: readonly string[], phase: string): OpRecord;
   update(rec: OpRecord, patch: Partial<OpRecord>): OpRecord;
+  /**
+   * Resolves once every record written so far is stored under the fence, or rejects (the lock was
+   * lost). Writers whose appends are synchronous have none; the loop awaits it before an op acts.
+   */
+  fence?(): Promise<void>;
 }
 
 /** A writer on `path`; `check` throws when this process no longer holds the lock. */

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createEtcdAdmin } from "../../src/infra/etcd.js";
 import type { EtcdTls } from "../../src/infra/types.js";
@@ -109,4 +110,16 @@ export async function startEtcd(
     await probe.close();
   }
   return { endpoints, tls, log: (i) => logs[i] ?? "", stop };
+}
+
+/** A TCP port free on `host` right now (the kernel's pick), so parallel test files never collide. */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, host, () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => res(port));
+    });
+  });
 }
