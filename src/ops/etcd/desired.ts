@@ -5,6 +5,7 @@
  */
 import type { ClusterSpec, NodeSpec } from "../../cluster/spec.js";
 import type { K8sDesired } from "../../k8s/desired.js";
+import type { AddonsDesired } from "../../addons/desired.js";
 import { controlPlane } from "../../cluster/spec.js";
 import { fingerprintFiles, sha256 } from "../../supervisor/fingerprint.js";
 import { supervisorFor } from "../../supervisor/index.js";
@@ -42,6 +43,8 @@ export interface Desired {
   readonly etcdToken: string;
   /** The Kubernetes components (k8s/desired.ts); absent in scope etcd. */
   readonly k8s?: K8sDesired;
+  /** Cluster objects of the add-ons (addons/desired.ts); absent in scope etcd or without bundles. */
+  readonly addons?: AddonsDesired;
 }
 
 const withHash = (f: ManagedFile): DesiredFile => ({ ...f, sha256: sha256(f.content) });
