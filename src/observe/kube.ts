@@ -10,6 +10,7 @@ import type { ClusterSpec } from "../cluster/spec.js";
 import type { KubeObjectStatus, KubeStatus } from "../cluster/status.js";
 import type { KubeApi, KubeNode, KubeObject, KubeObjectRef } from "../infra/kube-types.js";
 import type { Desired } from "../ops/etcd/desired.js";
+import { addonsObservePlan } from "../addons/desired.js";
 import { API_RBAC_REFS } from "../ops/kube/rbac.js";
 import { objectKey, REVISION } from "../ops/kube/revision.js";
 
@@ -19,9 +20,9 @@ export interface KubeObservePlan {
   readonly objects: readonly KubeObjectRef[];
 }
 
-/** The plan for a spec: filled in by the add-on rungs; empty until they exist. */
-export function kubeObservePlan(_spec: ClusterSpec, _desired: Desired): KubeObservePlan {
-  return { daemonSets: [], objects: [] };
+/** The plan for a spec: the DaemonSets that gate the boot taint and every object the add-ons manage. */
+export function kubeObservePlan(_spec: ClusterSpec, desired: Desired): KubeObservePlan {
+  return addonsObservePlan(desired.addons);
 }
 
 /** The ServiceAccount the token controller creates in every namespace; `default/default` means it runs. */
