@@ -34,30 +34,37 @@ const pins: Rule = (inv) => {
   return out;
 };
 
-/** What each bundle needs elsewhere in the inventory, and the message when it is missing. */
-const NEEDS: Partial<Record<AddonName, { ok: (inv: Inventory) => boolean; why: string }>> = {
-  "openstack-cloud-controller-manager": {
-    ok: (inv) => inv.openstack !== undefined,
-    why: "the cloud controller manager talks to an OpenStack cloud, but there is no openstack section: add one or remove this bundle",
-  },
-  "cinder-csi": {
-    ok: (inv) => inv.openstack !== undefined,
-    why: "Cinder CSI provisions OpenStack volumes, but there is no openstack section: add one, or use nfs-csi with storage.nfs",
-  },
-  "k8s-keystone-auth": {
-    ok: (inv) => inv.keystone?.auth.enabled === true,
-    why: "k8s-keystone-auth is the webhook of keystone.auth, which is not enabled: set keystone.auth.enabled: true or remove this bundle",
-  },
-  "nfs-csi": {
-    ok: (inv) => inv.storage.nfs !== undefined,
-    why: "the NFS CSI driver needs an export to provision from, but there is no storage.nfs: add one or remove this bundle",
-  },
+/** cloud.conf needs a cloud and its Keystone endpoint. */
+const cloudConf =
+  (what: string, alternative: string) =>
+  (inv: Inventory): string | undefined =>
+    !inv.openstack
+      ? `${what}, but there is no openstack section: add one or ${alternative}`
+      : !inv.openstack.authUrl
+        ? `${what} through cloud.conf, which needs the Keystone endpoint: set openstack.authUrl (e.g. https://keystone.example.com:5000/v3)`
+        : undefined;
+
+/** What each bundle needs elsewhere in the inventory: the message when it is missing. */
+const NEEDS: Partial<Record<AddonName, (inv: Inventory) => string | undefined>> = {
+  "openstack-cloud-controller-manager": cloudConf(
+    "the cloud controller manager talks to an OpenStack cloud",
+    "remove this bundle",
+  ),
+  "cinder-csi": cloudConf("Cinder CSI provisions OpenStack volumes", "use nfs-csi with storage.nfs"),
+  "k8s-keystone-auth": (inv) =>
+    inv.keystone?.auth.enabled === true
+      ? undefined
+      : "k8s-keystone-auth is the webhook of keystone.auth, which is not enabled: set keystone.auth.enabled: true or remove this bundle",
+  "nfs-csi": (inv) =>
+    inv.storage.nfs !== undefined
+      ? undefined
+      : "the NFS CSI driver needs an export to provision from, but there is no storage.nfs: add one or remove this bundle",
 };
 
 const needs: Rule = (inv) =>
   ADDON_BUNDLES.flatMap((name) => {
-    const need = NEEDS[name];
-    return inv.addons.bundles[name] && need && !need.ok(inv) ? [{ path: base(name), message: need.why }] : [];
+    const why = inv.addons.bundles[name] ? NEEDS[name]?.(inv) : undefined;
+    return why ? [{ path: base(name), message: why }] : [];
   });
 
 /** Rules for the addons section. */
