@@ -7,12 +7,11 @@ import { decide } from "../decide/index.js";
 import { etcdConditions, nodeConditions, type Condition } from "../cluster/status.js";
 import { observe } from "../observe/index.js";
 import { parseDuration } from "../inventory/rules/syntax.js";
-import { acquireLock } from "../run/lock.js";
 import { parseAddr } from "../run/metrics.js";
 import { watchEnvironment, type Reload } from "../run/watch.js";
 import { reconcileLoop, type LoopEvent } from "../run/loop.js";
-import { cancelUnfinished, readRecords, recordWriter } from "../run/records.js";
 import { session } from "../run/session.js";
+import { holdEnvironment, STATE_HELP, stateFromFlags, withStateOptions, type StateFlags } from "../state/cli.js";
 import { OperationFailedError, RefusedError, UserError } from "./errors.js";
 import { requireClusterSpec } from "./inventory.js";
 
@@ -58,7 +57,7 @@ async function withObservation(
 }
 
 /** Flags of `reconcile`. */
-interface ReconcileFlags {
+interface ReconcileFlags extends StateFlags {
   scope?: string;
   maxPasses?: string;
   wait?: string;
@@ -97,8 +96,7 @@ export function registerReconcileCommands(program: Command): void {
   const spec = (env: string) =>
     requireClusterSpec(env, { inventoryDir: program.opts().inventoryDir, stackOutputs: program.opts().stackOutputs });
 
-  program
-    .command("reconcile")
+  withStateOptions(program.command("reconcile"))
     .description("observe, decide and run operations until the cluster is as the inventory says")
     .argument("<env>", "environment name or inventory file")
     .option("--scope <scope>", "etcd: stop once etcd is complete; all: the whole ladder", "all")
@@ -112,26 +110,31 @@ export function registerReconcileCommands(program: Command): void {
       "\nExamples:\n  yagura reconcile lab --scope etcd\n  yagura reconcile prod --wait 300\n" +
         "  yagura reconcile prod --watch --interval 5m --metrics-addr 127.0.0.1:9464\n\n" +
         "Exit 0 when completed, 3 when an operation failed, 4 when refused (unsafe, or locked).\n" +
-        "With --watch: exit 0 after SIGTERM/SIGINT once the op in hand finished; a second signal exits at once.",
+        "With --watch: exit 0 after SIGTERM/SIGINT once the op in hand finished; a second signal exits at once.\n" +
+        "With --watch on an etcd state, instances stand by until they lead the environment.\n" +
+        STATE_HELP,
     )
     .action(async (env: string, o: ReconcileFlags) => {
       const s = spec(env);
       const watch = o.watch ? watchFlags(o) : undefined;
       if (!o.watch && (o.interval !== undefined || o.metricsAddr !== undefined))
         throw new UserError("--interval and --metrics-addr only apply with --watch");
-      const io = session(s, { inventoryFile: s.file, scope: scopeOf(o.scope) });
-      const lock = await acquireLock(io.paths.lock, { waitMs: intOf("--wait", o.wait, 0) * 1000 });
+      const backend = stateFromFlags(s.env, o);
+      const shared = backend.describe !== "local";
+      const held = await holdEnvironment(backend, {
+        waitMs: intOf("--wait", o.wait, 0) * 1000,
+        standBy: Boolean(watch) && shared,
+        log: (l) => console.log(l),
+      });
+      if (!held) return console.log("stopped by a signal while standing by; this instance never led");
       try {
-        const records = recordWriter(io.paths.records, lock.token, () => lock.check());
-        if (lock.tookOver) {
-          const n = cancelUnfinished(io.paths.records, records, new Date());
-          console.log(
-            `took over a stale lock from pid ${lock.tookOver.pid} (token ${lock.tookOver.token}); ${n} unfinished op(s) marked cancelled`,
-          );
-        }
+        const { records, withPki } = held.current();
+        const io = session(s, { inventoryFile: s.file, scope: scopeOf(o.scope), withPki });
         if (watch) {
-          await watchEnvironment(s, lock, records, {
+          await watchEnvironment(s, held.current(), records, {
             ...watch,
+            withPki,
+            ...(shared ? { regain: held.regain } : {}),
             scope: scopeOf(o.scope),
             maxPasses: intOf("--max-passes", o.maxPasses, 30),
             reload: () => reloadSpec(s.file, program.opts().stackOutputs),
@@ -158,7 +161,7 @@ export function registerReconcileCommands(program: Command): void {
         if (r.outcome === "stuck") throw new RefusedError(`${r.phase}: ${r.message}`);
         throw new OperationFailedError(`${r.phase}: ${r.message}`);
       } finally {
-        lock.release();
+        await held.close();
       }
     });
 
@@ -219,22 +222,28 @@ export function registerReconcileCommands(program: Command): void {
       });
     });
 
-  program
-    .command("history")
+  withStateOptions(program.command("history"))
     .description("print the op records of an environment, newest last")
     .argument("<env>", "environment name or inventory file")
     .option("--limit <n>", "only the last N ops", "20")
     .option("--json", "one JSON record per line")
-    .addHelpText("after", "\nExamples:\n  yagura history lab\n  yagura history lab --limit 5 --json")
-    .action((env: string, o: { limit?: string; json?: boolean }) => {
+    .addHelpText(
+      "after",
+      "\nExamples:\n  yagura history lab\n  yagura history lab --limit 5 --json\n" +
+        "  yagura history prod --state etcd://10.0.0.5:2379 --state-ca ca.crt --state-cert me.crt --state-key me.key\n" +
+        STATE_HELP,
+    )
+    .action(async (env: string, o: StateFlags & { limit?: string; json?: boolean }) => {
       const s = spec(env);
-      const recs = readRecords(session(s).paths.records).slice(-intOf("--limit", o.limit, 20));
+      const backend = stateFromFlags(s.env, o);
+      const all = await backend.readRecords().finally(() => backend.close());
+      const recs = all.slice(-intOf("--limit", o.limit, 20));
       for (const r of recs) {
         if (o.json) console.log(JSON.stringify(r));
         else {
           const ms = r.endedAt ? `${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)} s` : "";
           console.log(
-            `${r.startedAt} ${r.status.padEnd(9)} ${r.op} [${r.targets.join(",")}] ${ms}${r.error ? ` — ${r.error}` : ""}`,
+            `${r.startedAt} ${r.status.padEnd(9)} ${r.op} [${r.targets.join(",")}] ${ms}${r.holder ? ` by ${r.holder}` : ""}${r.error ? ` — ${r.error}` : ""}`,
           );
         }
       }

@@ -90,6 +90,7 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
         etcdAdmin: (e) => io.etcdAdmin(e),
         sleep: deps.sleep,
         now: deps.now,
+        etcdTls: material.adminTls,
         ...(io.kube ? { kube: io.kube } : {}),
       };
       const failed = await runOps(d, ctx, deps);
@@ -126,6 +127,8 @@ async function runOps(
   let ran = 0;
   for (const op of d.ops) {
     let rec = deps.records.start(op.name, op.targets, d.phase);
+    // A shared store confirms the record under the fence before the op may act.
+    await deps.records.fence?.();
     deps.progress({ kind: "op-start", op: op.name, targets: op.targets });
     const t0 = deps.now().getTime();
     ran++;

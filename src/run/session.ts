@@ -19,6 +19,8 @@ export interface SessionOptions {
   readonly inventoryFile?: string;
   /** How far up the ladder: scope etcd prepares no Kubernetes material. @default "all" */
   readonly scope?: "etcd" | "all";
+  /** Lends the PKI directory for the preparation (a state backend's). @default envPaths(env).pkiDir in place */
+  readonly withPki?: <T>(fn: (dir: string) => Promise<T>) => Promise<T>;
 }
 
 /** The functions the loop (and plan/status) need for `spec`. */
@@ -28,7 +30,8 @@ export function session(spec: ClusterSpec, o: SessionOptions = {}) {
   const privateKeyPath = keyFile && o.inventoryFile ? resolve(dirname(o.inventoryFile), keyFile) : paths.sshKey;
   return {
     paths,
-    prepare: (now: Date): Promise<Material> => prepareMaterial(spec, paths.pkiDir, now, { scope: o.scope ?? "all" }),
+    prepare: (now: Date): Promise<Material> =>
+      (o.withPki ?? ((fn) => fn(paths.pkiDir)))((dir) => prepareMaterial(spec, dir, now, { scope: o.scope ?? "all" })),
     open(material: Material): PassIO {
       const shell = createSshPool({
         targets: spec.nodes.map((n) => ({

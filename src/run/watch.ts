@@ -177,6 +177,7 @@ export function stoppable(
       if (open?.id === rec.id && r.status !== "running") open = undefined;
       return r;
     },
+    ...(deps.records.fence ? { fence: () => deps.records.fence!() } : {}),
   };
   const prepare: LoopDeps["prepare"] = (now) => {
     if (shouldStop()) throw new StopRequested("stopped between passes: a stop signal arrived");
@@ -196,7 +197,20 @@ export interface WatchFlags<S> {
   readonly maxPasses: number;
   reload(): Reload<S>;
   progress(e: LoopEvent): void;
+  /** Lends the PKI directory to a pass (a state backend's). @default the local PKI directory */
+  readonly withPki?: Held["withPki"];
+  /**
+   * Stands by until the lock is held again after it was lost (a shared state backend); rejects
+   * once `signal` aborts. Without it a lost lock ends the watch.
+   */
+  regain?(signal: AbortSignal): Promise<Held>;
 }
+
+/** A held lock with what is written under it. */
+export type Held = EnvLock & {
+  readonly records: RecordWriter;
+  readonly withPki?: <T>(fn: (dir: string) => Promise<T>) => Promise<T>;
+};
 
 /**
  * `reconcile --watch`: one lock for the whole watch (lock.ts renews its lease in the background),
@@ -212,6 +226,8 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
   const intervalMs = (sp: S) => o.intervalMs ?? durationMs(sp.inventory.reconciler?.watchInterval ?? "5m");
   let status: ClusterStatus | undefined;
   let current: ReturnType<typeof stoppable> | undefined;
+  let withPki = o.withPki;
+  const stopping = new AbortController();
   let lost: Error | undefined;
   let alive = true;
   // Health follows the interval of the spec in use, which an inventory edit may change.
@@ -230,12 +246,23 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
       try {
         lock.check();
       } catch (err) {
-        lost = err as Error;
-        w.signal("lost-lock");
-        return { outcome: "stopped", message: lost.message };
+        if (!o.regain) {
+          lost = err as Error;
+          w.signal("lost-lock");
+          return { outcome: "stopped", message: lost.message };
+        }
+        // A shared backend: stop acting, stand by with the other instances, go on once elected.
+        console.log(`lost the lead: ${(err as Error).message}; standing by to lead again`);
+        try {
+          const h = await o.regain(stopping.signal);
+          [lock, records, withPki] = [h, h.records, h.withPki];
+        } catch (e) {
+          if (stopping.signal.aborted) return { outcome: "stopped", message: "stopped while standing by" };
+          throw e;
+        }
       }
       intervalNow = intervalMs(sp);
-      const io = session(sp, { inventoryFile: sp.file, scope: o.scope });
+      const io = session(sp, { inventoryFile: sp.file, scope: o.scope, ...(withPki ? { withPki } : {}) });
       const progress = (e: LoopEvent) => (o.progress(e), metrics.onEvent(e));
       current = stoppable(
         { spec: sp, prepare: io.prepare, open: io.open, records, now: () => new Date(), sleep, progress },
@@ -270,7 +297,7 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
   });
   const backupTimer = setInterval(() => void backupAgeSeconds(first, Date.now()).then(metrics.setBackupAge), 60_000);
   void backupAgeSeconds(first, Date.now()).then(metrics.setBackupAge);
-  const onSignal = (sig: NodeJS.Signals) => w.signal(sig);
+  const onSignal = (sig: NodeJS.Signals) => (w.signal(sig), stopping.abort());
   process.on("SIGTERM", onSignal).on("SIGINT", onSignal);
   watchFile(first.file, { interval: 1000 }, (cur, prev) => {
     if (cur.mtimeMs !== prev.mtimeMs) w.inventoryChanged();

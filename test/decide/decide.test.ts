@@ -123,7 +123,8 @@ const cases: Case[] = [
     name: "healthy etcd does not pretend Kubernetes exists",
     spec: s3,
     status: (b) => b.provisioned().etcd().build(),
-    phase: "k8s-control-plane-not-built",
+    // The etcd-only desired state has no Kubernetes material: the first Kubernetes rung says so.
+    phase: "k8s-material-missing",
     ops: [],
     scope: "all",
   },
@@ -360,7 +361,8 @@ const cases: Case[] = [
     name: "snapshot not due: scope all goes on to the Kubernetes rungs",
     spec: s3,
     status: (b) => b.provisioned().etcd().backup(ago(MIN)).build(),
-    phase: "k8s-control-plane-not-built",
+    // The etcd-only desired state has no Kubernetes material: the first Kubernetes rung says so.
+    phase: "k8s-material-missing",
     ops: [],
     scope: "all",
   },

@@ -200,12 +200,19 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
     );
   });
 
-  it("refuses to start without a usable YAGURA_STATE_KEY, naming it", () => {
-    const loc = parseStateLocation(`etcd://${store.hostPort}`, store.tls);
+  it("refuses to lead or open the PKI without a usable YAGURA_STATE_KEY, naming it; history needs none", async () => {
+    const loc = parseStateLocation(`etcd://${store.hostPort}?prefix=/nokey`, store.tls);
     if (loc.kind !== "etcd") throw new Error("expected an etcd location");
-    expect(() => etcdBackend("env1", loc, {})).toThrow(/YAGURA_STATE_KEY is not set.*openssl rand -base64 32/);
-    expect(() => etcdBackend("env1", loc, { YAGURA_STATE_KEY: "c2hvcnQ=" })).toThrow(
+    const none = etcdBackend("env1", loc, {});
+    opened.push(none);
+    await expect(none.acquire()).rejects.toThrow(/YAGURA_STATE_KEY is not set.*openssl rand -base64 32/);
+    await expect(none.readPki(async () => undefined)).rejects.toThrow(/YAGURA_STATE_KEY is not set/);
+    expect(await none.readRecords()).toEqual([]);
+    const short = etcdBackend("env1", loc, { YAGURA_STATE_KEY: "c2hvcnQ=" });
+    opened.push(short);
+    await expect(short.acquire()).rejects.toThrow(
       /YAGURA_STATE_KEY is not 32 bytes of base64 \(it decodes to 5 bytes\)/,
     );
+    expect(await store.raw.get(stateKeys("/nokey", "env1").leader).string()).toBeNull();
   });
 });

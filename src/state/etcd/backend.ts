@@ -16,21 +16,27 @@ import { withSecretsDir, type SecretStore } from "./secrets.js";
 // etcd refuses transactions of more than 128 operations by default (--max-txn-ops).
 const TXN_OPS = 100;
 
-/** The etcd backend of `env` at `loc`; throws a UserError at once when the state key is missing or malformed. */
+/** The etcd backend of `env` at `loc`; acquire and the PKI throw a UserError when the state key is missing or malformed. */
 export function etcdBackend(
   env: string,
   loc: Extract<StateLocation, { kind: "etcd" }>,
   processEnv: NodeJS.ProcessEnv = process.env,
 ): StateBackend {
-  const key = stateKeyFrom(processEnv);
   const client = stateClient(loc.endpoints, loc.tls);
   const keys = stateKeys(loc.prefix, env);
-  const secrets: SecretStore = { client, secretsPrefix: keys.secrets, key };
+  // Read lazily, so `history` works without it; acquire checks it before campaigning.
+  let sealing: Buffer | undefined;
+  const secrets: SecretStore = {
+    client,
+    secretsPrefix: keys.secrets,
+    key: () => (sealing ??= stateKeyFrom(processEnv)),
+  };
   const readPki: WithPki = (fn) => withSecretsDir(secrets, fn);
 
   return {
     describe: loc.url,
     async acquire(o = {}) {
+      secrets.key();
       const lead = await campaign(client, keys.leader, loc.ttlSeconds, { ...o, env });
       const records = etcdRecordWriter({
         client,

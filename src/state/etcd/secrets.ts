@@ -19,7 +19,8 @@ export interface SecretStore {
   readonly client: Etcd3;
   /** `<prefix>/<env>/secrets/` */
   readonly secretsPrefix: string;
-  readonly key: Buffer;
+  /** The sealing key (throws when it is not configured). */
+  readonly key: () => Buffer;
 }
 
 /** Opens every sealed file into `dir` (0600); returns the digest of each by name. */
@@ -29,7 +30,7 @@ export async function pullSecrets(s: SecretStore, dir: string): Promise<Map<stri
   for (const [k, sealed] of Object.entries(all)) {
     const name = k.slice(s.secretsPrefix.length);
     if (!FILE.test(name)) continue; // not ours; never let a key name a path outside dir
-    const data = unseal(s.key, k, sealed);
+    const data = unseal(s.key(), k, sealed);
     await writeFile(join(dir, name), data, { mode: 0o600, flag: "wx" });
     got.set(name, digest(data));
   }
@@ -45,7 +46,7 @@ export async function changedSecrets(s: SecretStore, dir: string, pulled: Map<st
     const data = await readFile(join(dir, e.name));
     if (pulled.get(e.name) === digest(data)) continue;
     const k = s.secretsPrefix + e.name;
-    ops.push(s.client.put(k).value(seal(s.key, k, data)));
+    ops.push(s.client.put(k).value(seal(s.key(), k, data)));
   }
   return ops;
 }
@@ -59,6 +60,7 @@ export async function withSecretsDir<T>(
   fn: (dir: string) => Promise<T>,
   commit?: (ops: IOperation[]) => Promise<void>,
 ): Promise<T> {
+  s.key(); // a missing or malformed key fails before anything is written
   const dir = await mkdtemp(join(tmpdir(), "yagura-pki-"));
   try {
     await chmod(dir, 0o700);
