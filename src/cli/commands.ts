@@ -4,6 +4,7 @@ import { registerLabCommands } from "./lab.js";
 import { registerReconcileCommands } from "./reconcile.js";
 import { registerEtcdCommands } from "./etcd.js";
 import { registerDriftCommand } from "./drift.js";
+import { registerKubeconfigCommand } from "./kubeconfig.js";
 
 /** Each domain adds its commands here, keeping main.ts small. */
 export function registerExtraCommands(program: Command): void {
@@ -11,4 +12,5 @@ export function registerExtraCommands(program: Command): void {
   registerReconcileCommands(program);
   registerEtcdCommands(program);
   registerDriftCommand(program);
+  registerKubeconfigCommand(program);
 }
