@@ -13,6 +13,7 @@ import type { Desired } from "../ops/etcd/desired.js";
 import { addonsObservePlan } from "../addons/desired.js";
 import { API_RBAC_REFS } from "../ops/kube/rbac.js";
 import { objectKey, REVISION } from "../ops/kube/revision.js";
+import { DEFAULT_SERVICE_ACCOUNT } from "../ops/kube/steps.js";
 
 /** What to look at beyond nodes: DaemonSets whose pods gate the boot taint, and managed objects. */
 export interface KubeObservePlan {
@@ -24,14 +25,6 @@ export interface KubeObservePlan {
 export function kubeObservePlan(_spec: ClusterSpec, desired: Desired): KubeObservePlan {
   return addonsObservePlan(desired.addons);
 }
-
-/** The ServiceAccount the token controller creates in every namespace; `default/default` means it runs. */
-export const DEFAULT_SERVICE_ACCOUNT: KubeObjectRef = {
-  apiVersion: "v1",
-  kind: "ServiceAccount",
-  namespace: "default",
-  name: "default",
-};
 
 const EMPTY = { defaultServiceAccount: false, nodes: {}, daemonSetPods: {}, csiDrivers: {}, objects: {} } as const;
 

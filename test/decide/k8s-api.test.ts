@@ -8,9 +8,8 @@ import { decideApiReady } from "../../src/decide/k8s-api.js";
 import type { KubeApi } from "../../src/infra/kube-types.js";
 import { observeKube } from "../../src/observe/kube.js";
 import { apiRbacObjects, apiserverKubeletUser } from "../../src/ops/kube/rbac.js";
-import type { Op, OpContext } from "../../src/ops/types.js";
 import { testSpec } from "../k8s/fixture.js";
-import { fakeKube, type FakeKube } from "../support/fake-kube.js";
+import { fakeKube, runOp, type FakeKube } from "../support/fake-kube.js";
 import { statusBuilder, testDesired } from "./builder.js";
 
 const spec = testSpec("v1.33.5");
@@ -19,23 +18,6 @@ const NOPLAN = { daemonSets: [], objects: [] };
 
 async function statusWith(kube: KubeApi): Promise<ClusterStatus> {
   return { ...statusBuilder(spec).build(), kube: await observeKube(kube, NOPLAN) };
-}
-
-/** Runs every command of an op against the fake; a clock that advances on sleep bounds the waits. */
-export async function runOp(op: Op, kube: KubeApi): Promise<number> {
-  let t = 0;
-  const ctx = {
-    kube,
-    sleep: async (ms: number) => void (t += ms),
-    now: () => new Date(t),
-    shell: undefined as never,
-    etcdAdmin: () => {
-      throw new Error("not modelled: an API op asked for etcd");
-    },
-  } satisfies OpContext;
-  let n = 0;
-  for (let c = op.nextCommand(); c; c = op.nextCommand(), n++) await c.run(ctx);
-  return n;
 }
 
 function readyCluster(): FakeKube {

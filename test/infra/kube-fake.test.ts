@@ -14,6 +14,8 @@ describe("fake KubeApi", () => {
     await k.apply({ apiVersion: "v1", kind: "Node", metadata: { name: "n1", labels: { a: "3" } } });
     expect(k.peek(node)!.metadata.labels).toEqual({ "kubernetes.io/hostname": "n1", a: "3" });
     expect(k.calls.map((c) => c.method)).toEqual(["apply", "apply"]);
+    await k.apply({ apiVersion: "v1", kind: "Node", metadata: { name: "n1", labels: {} } });
+    expect(k.peek(node)!.metadata.labels).toEqual({ "kubernetes.io/hostname": "n1" });
   });
 
   it("guards taint writes by resourceVersion and reports a conflict as 409", async () => {

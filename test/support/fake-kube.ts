@@ -16,6 +16,7 @@ import {
   type KubePod,
 } from "../../src/infra/kube-types.js";
 import { toKubeNode } from "../../src/infra/kube-views.js";
+import type { Op, OpContext } from "../../src/ops/types.js";
 
 type Json = Record<string, unknown>;
 type Method = keyof KubeApi;
@@ -67,9 +68,12 @@ export function objectKey(ref: KubeObjectRef): string {
 const clone = <T>(v: T): T => structuredClone(v);
 const isMap = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Leaf paths of an applied object (lists are atomic leaves, as the fake replaces them whole). */
+/**
+ * Leaf paths of an applied object (lists are atomic leaves, as the fake replaces them whole). An
+ * empty map owns nothing: applying `labels: {}` must not wipe labels others set.
+ */
 function leafPaths(v: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
-  if (isMap(v) && Object.keys(v).length > 0) {
+  if (isMap(v)) {
     for (const [k, c] of Object.entries(v)) leafPaths(c, [...prefix, k], out);
   } else out.push(prefix);
   return out;
@@ -254,4 +258,26 @@ export function fakeKube(): FakeKube {
     async close() {},
   };
   return fake;
+}
+
+/**
+ * Runs every command of an API op against `kube` and returns how many ran. Sleeping advances a
+ * fake clock, so bounded waits reach their deadline at once; ops asking for SSH or etcd fail.
+ */
+export async function runOp(op: Op, kube: KubeApi): Promise<number> {
+  let t = 0;
+  const ctx: OpContext = {
+    kube,
+    sleep: async (ms: number) => void (t += ms),
+    now: () => new Date(t),
+    get shell(): never {
+      throw new Error("not modelled by the fake: an API op asked for SSH");
+    },
+    etcdAdmin: () => {
+      throw new Error("not modelled by the fake: an API op asked for etcd");
+    },
+  };
+  let n = 0;
+  for (let c = op.nextCommand(); c; c = op.nextCommand(), n++) await c.run(ctx);
+  return n;
 }

@@ -1,0 +1,43 @@
+/**
+ * Waits that are ops rather than op-less phases: the loop ends a reconcile on a phase without ops
+ * (stuck), so waiting for something that is on its way (an apiserver starting, a kubelet
+ * registering) must be a bounded op. It fails with the last reason at its deadline, and the next
+ * pass observes and decides again.
+ */
+import { pollUntil } from "../etcd/steps.js";
+import { command, sequenceOp, type Op } from "../types.js";
+import { DEFAULT_SERVICE_ACCOUNT, KUBE_TARGET, kubeOf } from "./steps.js";
+
+/** How long the API gets to become ready with its default ServiceAccount. */
+export const API_WAIT_MS = 180_000;
+/** How long kubelets get to register their Node. */
+export const REGISTER_WAIT_MS = 120_000;
+
+/** kube-wait-api: /readyz ok and the default ServiceAccount present (the controller manager works). */
+export function kubeWaitApiOp(targets: readonly string[], timeoutMs = API_WAIT_MS): Op {
+  return sequenceOp("kube-wait-api", targets, [
+    command("wait-api-ready", KUBE_TARGET, async (ctx) => {
+      const kube = kubeOf(ctx, "wait-api-ready");
+      await pollUntil(ctx, "the Kubernetes API ready with the default ServiceAccount", timeoutMs, async () => {
+        const r = await kube.readyz();
+        if (!r.ok) return `readyz: ${r.body.slice(0, 200)}`;
+        const sa = await kube.get(DEFAULT_SERVICE_ACCOUNT);
+        return sa ? true : "no ServiceAccount default/default yet (is kube-controller-manager running?)";
+      });
+    }),
+  ]);
+}
+
+/** kube-wait-nodes: every named node has registered its Node object. */
+export function kubeWaitNodesOp(nodes: readonly string[], timeoutMs = REGISTER_WAIT_MS): Op {
+  return sequenceOp("kube-wait-nodes", nodes, [
+    command("wait-nodes-registered", KUBE_TARGET, async (ctx) => {
+      const kube = kubeOf(ctx, "wait-nodes-registered");
+      await pollUntil(ctx, `Nodes ${nodes.join(", ")} registered`, timeoutMs, async () => {
+        const have = new Set((await kube.listNodes()).map((n) => n.name));
+        const missing = nodes.filter((n) => !have.has(n));
+        return missing.length === 0 ? true : `not registered yet: ${missing.join(", ")} (check their kubelet logs)`;
+      });
+    }),
+  ]);
+}

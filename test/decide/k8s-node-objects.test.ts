@@ -1,0 +1,185 @@
+/**
+ * Rung 9 (decideNodeObjects) as tables over observed Nodes, then its ops run against the
+ * in-memory API: what yagura sets arrives, what others set stays, the boot taint is untouched,
+ * and once the ops ran the rung has nothing left to do.
+ */
+import { describe, expect, it } from "vitest";
+import type { ClusterSpec } from "../../src/cluster/spec.js";
+import type { ClusterStatus } from "../../src/cluster/status.js";
+import { decideNodeObjects } from "../../src/decide/k8s-node-objects.js";
+import type { Taint } from "../../src/inventory/schema.js";
+import { KubeApiError } from "../../src/infra/kube-types.js";
+import { observeKube } from "../../src/observe/kube.js";
+import { OWN_LABELS, OWN_TAINTS, plannedTaints } from "../../src/ops/kube/node-objects.js";
+import { testSpec } from "../k8s/fixture.js";
+import { fakeKube, runOp, type FakeKube } from "../support/fake-kube.js";
+import { statusBuilder, testDesired } from "./builder.js";
+
+const BOOT: Taint = { key: "node.yagura.io/not-ready", value: "", effect: "NoSchedule" };
+const STORAGE: Taint = { key: "dedicated", value: "storage", effect: "NoSchedule" };
+
+/** The fixture cluster (cp-1..3, bm-1..2 tainted `dedicated=storage`, lab-1) with extra labels on pool bm. */
+function specWith(bm: { labels?: Record<string, string>; taints?: Taint[] } = {}): ClusterSpec {
+  const base = testSpec("v1.33.5");
+  return {
+    ...base,
+    nodes: base.nodes.map((n) =>
+      n.pool === "bm" ? { ...n, labels: bm.labels ?? n.labels, taints: bm.taints ?? n.taints } : n,
+    ),
+  };
+}
+const o = (spec: ClusterSpec) => ({ now: new Date("2026-01-01T00:00:00Z"), desired: testDesired(spec) });
+
+/** Every node of the spec registered as its kubelet would: boot taint plus the pool's taints, no labels of yagura's. */
+function registered(spec: ClusterSpec): FakeKube {
+  const k = fakeKube();
+  for (const n of spec.nodes)
+    k.addNode(n.name, { labels: { "kubernetes.io/hostname": n.name }, taints: [BOOT, ...n.taints] });
+  return k;
+}
+
+async function statusOf(spec: ClusterSpec, k: FakeKube, unreachable: string[] = []): Promise<ClusterStatus> {
+  const b = statusBuilder(spec, testDesired(spec));
+  for (const n of unreachable) b.unreachable(n);
+  return { ...b.build(), kube: await observeKube(k, { daemonSets: [], objects: [] }) };
+}
+
+/** decide → run its ops → observe again, until the rung is quiet; returns the phases seen. */
+async function converge(spec: ClusterSpec, k: FakeKube): Promise<string[]> {
+  const phases: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const d = decideNodeObjects(spec, await statusOf(spec, k), o(spec));
+    if (!d) return phases;
+    phases.push(d.phase);
+    for (const op of d.ops) await runOp(op, k);
+  }
+  throw new Error(`did not converge: ${phases.join(" → ")}`);
+}
+
+const node = (k: FakeKube, name: string) => k.peek({ apiVersion: "v1", kind: "Node", name })!;
+const taintsOf = (k: FakeKube, name: string) => (node(k, name)["spec"] as { taints?: Taint[] }).taints ?? [];
+
+describe("decideNodeObjects", () => {
+  it("does nothing without a ready API (the API rung waits first)", () => {
+    const spec = specWith();
+    expect(decideNodeObjects(spec, statusBuilder(spec).build(), o(spec))).toBeUndefined();
+  });
+
+  it("records yagura's labels and taints on first sight, then is quiet", async () => {
+    const spec = specWith({ labels: { "example.org/disk": "nvme" } });
+    const k = registered(spec);
+    const first = decideNodeObjects(spec, await statusOf(spec, k), o(spec))!;
+    expect(first.phase).toBe("k8s-node-objects");
+    expect(first.ops[0]!.name).toBe("kube-node-labels-taints");
+    expect(first.message).toContain("bm-1 (labels example.org/disk)");
+    expect(await converge(spec, k)).toEqual(["k8s-node-objects"]);
+    expect(node(k, "bm-1").metadata.labels).toEqual({ "kubernetes.io/hostname": "bm-1", "example.org/disk": "nvme" });
+    expect(node(k, "bm-1").metadata.annotations).toMatchObject({
+      [OWN_LABELS]: '["example.org/disk"]',
+      [OWN_TAINTS]: '["dedicated:NoSchedule"]',
+    });
+    expect(taintsOf(k, "bm-1")).toEqual([BOOT, STORAGE]);
+    // Already-registered taints match the inventory: no taint write, only the SSA of labels and records.
+    expect(k.calls.filter((c) => c.method === "setNodeTaints")).toEqual([]);
+  });
+
+  it("changes and removes only its own labels and taints; others' and the boot taint stay", async () => {
+    const spec = specWith({ labels: { "example.org/disk": "nvme", "example.org/old": "x" } });
+    const k = registered(spec);
+    await converge(spec, k);
+    // Someone else labels and taints bm-1 after yagura did.
+    const foreignTaint: Taint = { key: "ops.example.org/maintenance", value: "", effect: "NoExecute" };
+    const n = node(k, "bm-1");
+    k.put({
+      ...n,
+      metadata: { ...n.metadata, labels: { ...n.metadata.labels, "team.example.org/owner": "db" } },
+      spec: { ...(n["spec"] as object), taints: [...taintsOf(k, "bm-1"), foreignTaint] },
+    });
+    // The inventory drops one label, changes the other, and swaps its taint.
+    const gpu: Taint = { key: "gpu", value: "true", effect: "NoSchedule" };
+    const next = specWith({ labels: { "example.org/disk": "ssd" }, taints: [gpu] });
+    const d = decideNodeObjects(next, await statusOf(next, k), o(next))!;
+    expect(d.message).toContain("bm-1 (labels example.org/disk; labels to remove example.org/old; taints)");
+    expect(await converge(next, k)).toEqual(["k8s-node-objects"]);
+    expect(node(k, "bm-1").metadata.labels).toEqual({
+      "kubernetes.io/hostname": "bm-1",
+      "team.example.org/owner": "db",
+      "example.org/disk": "ssd",
+    });
+    expect(taintsOf(k, "bm-1")).toEqual([BOOT, foreignTaint, gpu]);
+    expect(node(k, "bm-1").metadata.annotations![OWN_TAINTS]).toBe('["gpu:NoSchedule"]');
+  });
+
+  it("never removes the boot taint, even when the inventory lists its key", () => {
+    const n = {
+      name: "x",
+      labels: {},
+      annotations: { [OWN_TAINTS]: '["node.yagura.io/not-ready:NoSchedule"]' },
+      taints: [BOOT],
+      unschedulable: false,
+      conditions: {},
+    };
+    expect(plannedTaints(n, [], BOOT.key)).toEqual([BOOT]);
+    expect(plannedTaints(n, [{ ...BOOT, value: "other" }], BOOT.key)).toEqual([BOOT]);
+  });
+
+  it("fails the taint write (409) when the node changed between read and write, and converges on the next pass", async () => {
+    const k = registered(specWith());
+    const spec = specWith({ taints: [{ key: "gpu", value: "true", effect: "NoSchedule" }] });
+    const d = decideNodeObjects(spec, await statusOf(spec, k), o(spec))!;
+    k.failNext(
+      "setNodeTaints",
+      new KubeApiError("set taints of Node bm-1: HTTP 409: the object has been modified", 409, "Conflict"),
+    );
+    await expect(runOp(d.ops[0]!, k)).rejects.toThrow("409");
+    expect(await converge(spec, k)).toEqual(["k8s-node-objects"]);
+    // yagura did not know it set `dedicated` (no record yet), so that one stays: never remove what is not provably ours.
+    expect(taintsOf(k, "bm-1")).toEqual([BOOT, STORAGE, { key: "gpu", value: "true", effect: "NoSchedule" }]);
+  });
+
+  it("waits, bounded, for reachable nodes that have not registered; unreachable ones are not waited for", async () => {
+    const spec = specWith();
+    const k = registered(spec);
+    await converge(spec, k);
+    k.objects.delete("v1/Node//lab-1");
+    k.objects.delete("v1/Node//bm-2");
+    const d = decideNodeObjects(spec, await statusOf(spec, k, ["bm-2"]), o(spec))!;
+    expect(d.phase).toBe("k8s-node-register-wait");
+    expect(d.ops.map((x) => [x.name, x.targets])).toEqual([["kube-wait-nodes", ["lab-1"]]]);
+    await expect(runOp(d.ops[0]!, k)).rejects.toThrow(/not registered yet: lab-1/);
+  });
+
+  it("cordons and deletes Nodes no longer in the inventory, in one op", async () => {
+    const spec = specWith();
+    const fresh = registered(spec);
+    fresh.addNode("old-2");
+    fresh.addNode("old-1");
+    expect(await converge(spec, fresh)).toEqual(["k8s-node-objects", "k8s-node-removal"]);
+    expect(fresh.calls.filter((c) => c.method !== "apply").map((c) => `${c.method} ${c.key}`)).toEqual([
+      "cordon old-1",
+      "delete v1/Node//old-1",
+      "cordon old-2",
+      "delete v1/Node//old-2",
+    ]);
+    expect((await fresh.listNodes()).map((n) => n.name).sort()).toEqual(spec.nodes.map((n) => n.name).sort());
+  });
+
+  it("refuses to delete every registered Node when none of them is in the inventory", async () => {
+    const spec = specWith();
+    const k = fakeKube();
+    k.addNode("elsewhere-1");
+    k.addNode("elsewhere-2");
+    const d = decideNodeObjects(
+      spec,
+      await statusOf(
+        spec,
+        k,
+        spec.nodes.map((n) => n.name),
+      ),
+      o(spec),
+    )!;
+    expect(d.phase).toBe("k8s-node-removal-aborted");
+    expect(d.ops).toEqual([]);
+    expect(d.message).toContain("elsewhere-1, elsewhere-2");
+  });
+});
