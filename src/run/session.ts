@@ -1,12 +1,14 @@
 /**
  * Wires the loop to the real world for one environment: the PKI under envPaths(env).pkiDir, an
- * SSH pool with the pinned host keys (fresh per pass, so a node that came back is retried), and
- * etcd admin clients with yagura's client certificate.
+ * SSH pool with the pinned host keys (fresh per pass, so a node that came back is retried), etcd
+ * admin clients with yagura's client certificate, and, when the material names an API endpoint
+ * (scope all), a Kubernetes API client with the admin certificate.
  */
 import { dirname, resolve } from "node:path";
 import type { ClusterSpec } from "../cluster/spec.js";
 import { envPaths } from "../cluster/paths.js";
 import { createEtcdAdmin } from "../infra/etcd.js";
+import { createKubeApi } from "../infra/kube.js";
 import { createSshPool } from "../infra/ssh.js";
 import type { EtcdAdmin } from "../infra/types.js";
 import { prepareMaterial, type Material } from "./material.js";
@@ -45,15 +47,20 @@ export function session(spec: ClusterSpec, o: SessionOptions = {}) {
         connectTimeoutMs: 5000,
       });
       const admins: EtcdAdmin[] = [];
+      const kube = material.kube ? createKubeApi(material.kube) : undefined;
       return {
         shell,
+        ...(kube ? { kube } : {}),
         etcdAdmin(endpoints) {
           const a = createEtcdAdmin([...endpoints], material.adminTls);
           admins.push(a);
           return a;
         },
         async close() {
-          await Promise.all(admins.map((a) => a.close().catch(() => undefined)));
+          await Promise.all([
+            ...admins.map((a) => a.close().catch(() => undefined)),
+            kube?.close().catch(() => undefined),
+          ]);
           await shell.close();
         },
       };
