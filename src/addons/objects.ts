@@ -3,6 +3,7 @@
  * labels and annotations yagura adds, and the revision hash that lets a pass skip unchanged objects.
  */
 import { createHash } from "node:crypto";
+import { stringify } from "yaml";
 import type { KubeObject, KubeObjectRef } from "../infra/kube-types.js";
 
 /** Annotation holding the hash of the object as yagura last sent it. */
@@ -133,4 +134,9 @@ export function fileNameOf(o: KubeObject): string {
   const ns = o.metadata.namespace ? `${o.metadata.namespace}-` : "";
   const name = `${ns}${o.metadata.name}`.replace(/[^A-Za-z0-9._-]/g, "_");
   return `${String(rankOf(o.kind)).padStart(3, "0")}-${groupOf(o.apiVersion)}-${o.kind}-${name}.yaml`;
+}
+
+/** An object as YAML for people to read (`yagura render`, golden files); keys in the order yagura wrote them. */
+export function objectYaml(o: KubeObject): string {
+  return stringify(o, { lineWidth: 0, aliasDuplicateObjects: false });
 }

@@ -1,13 +1,49 @@
-/** Rung 8: the boot taint comes off a node only when its CNI (and CSI node plugin) is ready. */
+/**
+ * Rung 8: the boot taint comes off a node only when its CNI pod is Ready, its NetworkUnavailable
+ * condition is not True and, on VM nodes with Cinder CSI, the CSI node plugin is registered.
+ * Never early: a node that is not ready keeps the taint and the rung waits for it.
+ */
+import { bootTaintNodes } from "../addons/readiness.js";
 import type { ClusterStatus } from "../cluster/status.js";
 import type { ClusterSpec } from "../cluster/spec.js";
+import { bootTaintRemoveOp, bootTaintWaitOp } from "../ops/addons/boot-taint.js";
 import type { Decision, DecideOptions } from "./types.js";
 
-/** Not built yet: says so instead of pretending the cluster is complete. */
-export function decideBootTaint(_spec: ClusterSpec, _status: ClusterStatus, _o: DecideOptions): Decision | undefined {
-  return {
-    phase: "k8s-boot-taint-not-built",
-    ops: [],
-    message: "boot-taint removal are not managed by this version of yagura (run with --scope etcd to stop after etcd)",
+/** The boot-taint rung: lift it from ready nodes, else wait for the first to become ready. */
+export function decideBootTaint(spec: ClusterSpec, status: ClusterStatus, o: DecideOptions): Decision | undefined {
+  const kube = status.kube;
+  if (!kube?.ready) {
+    return {
+      phase: "boot-taint-aborted",
+      ops: [],
+      message: `the Kubernetes API is not ready (${kube?.error ?? "not observed"}); boot taints stay until it is`,
+    };
+  }
+  const taint = spec.inventory.cluster.bootTaint;
+  const gates = {
+    ...(o.desired.addons?.cni ? { cni: o.desired.addons.cni } : {}),
+    ...(o.desired.addons?.csi ? { csi: o.desired.addons.csi } : {}),
   };
+  const { ready, waiting } = bootTaintNodes(taint, kube, gates);
+  if (ready.length > 0) {
+    return {
+      phase: "boot-taint-remove",
+      ops: [bootTaintRemoveOp(ready, taint, gates)],
+      message: `lifting ${taint} from ${ready.join(", ")}: CNI${gates.csi ? " and CSI" : ""} ready`,
+    };
+  }
+  if (waiting.length > 0) {
+    return {
+      phase: "boot-taint-wait",
+      ops: [
+        bootTaintWaitOp(
+          waiting.map((w) => w.node),
+          taint,
+          gates,
+        ),
+      ],
+      message: `${taint} stays until the node is ready: ${waiting.map((w) => `${w.node} (${w.why})`).join(", ")}`,
+    };
+  }
+  return undefined;
 }

@@ -47,11 +47,26 @@ function renderedFor(spec: ClusterSpec, name: AddonName, credential: CloudCreden
   }
 }
 
+/** The objects yagura renders itself for these bundles (not stamped, in bundle order). */
+export function renderedObjects(
+  spec: ClusterSpec,
+  bundles: readonly AddonName[],
+  credential: CloudCredential | undefined,
+): KubeObject[] {
+  const out = bundles.flatMap((name) => renderedFor(spec, name, credential));
+  // The CCM and Cinder CSI share one cloud-config Secret: keep it once.
+  return mergeObjects(out);
+}
+
 /** Every object in apply order, stamped. */
 export function renderAddons(spec: ClusterSpec, input: AddonRenderInput): KubeObject[] {
   const fromBundles = input.bundles.flatMap((b) =>
     b.name === "cinder-csi" ? placeCinderNodePlugin(spec, b.objects) : [...b.objects],
   );
-  const rendered = input.bundles.flatMap((b) => renderedFor(spec, b.name, input.credential));
+  const rendered = renderedObjects(
+    spec,
+    input.bundles.map((b) => b.name),
+    input.credential,
+  );
   return sortByRank(mergeObjects(fromBundles, rendered).map(stamp));
 }
