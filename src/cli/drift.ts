@@ -5,6 +5,8 @@
  */
 import type { Command } from "commander";
 import { checkDrift, formatDrift, type DriftResult } from "../drift/check.js";
+import type { DriftFlags } from "../drift/watch.js";
+import { parseDuration } from "../inventory/rules/syntax.js";
 import { EXIT, ResultCode, UserError } from "./errors.js";
 import { requireSpec } from "./inventory.js";
 
@@ -40,3 +42,28 @@ export function registerDriftCommand(program: Command): void {
       if (code !== EXIT.ok) throw new ResultCode(r.kind, code);
     });
 }
+
+/** The drift flags of `reconcile --watch`. */
+export interface DriftWatchCliFlags {
+  driftInterval?: string;
+  applyInfra?: boolean;
+  driftPluginDir?: string;
+}
+
+/** Parses --drift-interval (default 1h), --apply-infra and --drift-plugin-dir; throws a UserError on a bad value. */
+export function driftFlagsOf(o: DriftWatchCliFlags): DriftFlags {
+  const intervalMs = parseDuration(o.driftInterval ?? "1h");
+  if (!intervalMs || intervalMs < 60_000)
+    throw new UserError(
+      `--drift-interval must be a duration of 1m or more such as 30m or 1h (a plan takes a while and queries the cloud), not ${JSON.stringify(o.driftInterval)}`,
+    );
+  return {
+    intervalMs,
+    applyInfra: o.applyInfra === true,
+    ...(o.driftPluginDir ? { pluginDir: o.driftPluginDir } : {}),
+  };
+}
+
+/** Whether any drift flag was given (they only apply with --watch). */
+export const anyDriftFlag = (o: DriftWatchCliFlags): boolean =>
+  o.driftInterval !== undefined || o.applyInfra === true || o.driftPluginDir !== undefined;

@@ -4,7 +4,7 @@
  * describes itself and runs against the injected context, so decide() stays pure.
  */
 import type { KubeApi } from "../infra/kube-types.js";
-import type { EtcdAdmin, NodeShell } from "../infra/types.js";
+import type { EtcdAdmin, EtcdTls, NodeShell } from "../infra/types.js";
 
 /** The infrastructure a command runs against. */
 export interface OpContext {
@@ -17,6 +17,8 @@ export interface OpContext {
   now(): Date;
   /** The Kubernetes API with yagura's admin identity; absent until there is an API to reach. */
   readonly kube?: KubeApi;
+  /** yagura's etcd admin client TLS material of this pass (the same the etcdAdmin clients use). */
+  readonly etcdTls?: EtcdTls;
 }
 
 /** One step of an op: describes itself (name, target) and runs. */

@@ -6,6 +6,7 @@
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Registry } from "prom-client";
 import { backupDir, localSnapshotStore } from "../backup/store.js";
+import { readUploadState, type UploadState } from "../backup/upload.js";
 import type { ClusterSpec } from "../cluster/spec.js";
 import type { ClusterStatus } from "../cluster/status.js";
 import type { LoopEvent } from "./loop.js";
@@ -18,6 +19,10 @@ export interface WatchMetrics {
   onPass(outcome: PassOutcome, endedAt: Date, status?: ClusterStatus): void;
   /** Age of the newest local snapshot; undefined removes the series (no snapshot yet). */
   setBackupAge(seconds: number | undefined): void;
+  /** The last snapshot upload attempt (reconciler.backup.upload); undefined when none was made. */
+  setUpload(state: UploadState | undefined): void;
+  /** Infrastructure drift: 1 changes, 0 none, -1 unknown (Terraform could not tell). */
+  setInfraDrift(value: number): void;
 }
 
 /** Creates the registry and the yagura_* metrics for `env`. */
@@ -45,6 +50,15 @@ export function createMetrics(env: string): WatchMetrics {
     opts("yagura_etcd_healthy_members", "Healthy etcd members in the last observation", ["env"]),
   );
   const backupAge = new Gauge(opts("yagura_backup_age_seconds", "Age of the newest local etcd snapshot", ["env"]));
+  const uploadOk = new Gauge(
+    opts("yagura_backup_upload_success", "1 if the last snapshot upload succeeded, 0 if it failed", ["env"]),
+  );
+  const uploadAt = new Gauge(
+    opts("yagura_backup_upload_timestamp_seconds", "Time of the last successful snapshot upload", ["env"]),
+  );
+  const drift = new Gauge(
+    opts("yagura_infra_drift", "Infrastructure drift of the last check: 1 changes, 0 none, -1 unknown", ["env"]),
+  );
   const passes = new Counter(opts("yagura_passes_total", "Watch passes by outcome", ["env", "outcome"]));
   const phases = new Set<string>();
 
@@ -75,6 +89,14 @@ export function createMetrics(env: string): WatchMetrics {
     setBackupAge(seconds) {
       if (seconds === undefined) backupAge.remove({ env });
       else backupAge.set({ env }, seconds);
+    },
+    setUpload(state) {
+      if (!state) return;
+      uploadOk.set({ env }, state.ok ? 1 : 0);
+      if (state.ok) uploadAt.set({ env }, Date.parse(state.at) / 1000);
+    },
+    setInfraDrift(value) {
+      drift.set({ env }, value);
     },
   };
 }
@@ -125,4 +147,9 @@ export async function backupAgeSeconds(
     .catch(() => []);
   const takenAt = list.find((e) => e.meta)?.meta?.takenAt;
   return takenAt ? (now - Date.parse(takenAt)) / 1000 : undefined;
+}
+
+/** The last snapshot upload attempt recorded in the environment's backup directory. */
+export function lastUpload(spec: ClusterSpec, stateRoot?: string): UploadState | undefined {
+  return readUploadState(backupDir(spec, stateRoot));
 }

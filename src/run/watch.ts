@@ -13,9 +13,10 @@ import type { ClusterStatus } from "../cluster/status.js";
 import type { EnvLock } from "./lock.js";
 import { reconcileLoop, type LoopDeps, type LoopEvent } from "./loop.js";
 import { durationMs } from "./material.js";
-import { backupAgeSeconds, createMetrics, isHealthy, serveMetrics } from "./metrics.js";
+import { backupAgeSeconds, createMetrics, isHealthy, lastUpload, serveMetrics } from "./metrics.js";
 import type { OpRecord, RecordWriter } from "./records.js";
 import { session } from "./session.js";
+import { watchDriftOf, type DriftFlags } from "../drift/watch.js";
 
 /** How one pass ended, as the watch sees it ("error": it threw; "stopped": a signal cut it short). */
 export type PassOutcome = "completed" | "stuck" | "failed" | "error" | "stopped";
@@ -195,6 +196,8 @@ export interface WatchFlags<S> {
   readonly metricsAddr?: string;
   readonly scope: "etcd" | "all";
   readonly maxPasses: number;
+  /** Infrastructure drift checks on their own interval (environments with a stack). */
+  readonly drift?: DriftFlags;
   reload(): Reload<S>;
   progress(e: LoopEvent): void;
   /** Lends the PKI directory to a pass (a state backend's). @default the local PKI directory */
@@ -281,6 +284,7 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
     },
     afterPass(p) {
       metrics.onPass(p.outcome, new Date(p.endedAt), status);
+      metrics.setUpload(lastUpload(first));
       status = undefined;
     },
     now: Date.now,
@@ -299,6 +303,7 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
   void backupAgeSeconds(first, Date.now()).then(metrics.setBackupAge);
   const onSignal = (sig: NodeJS.Signals) => (w.signal(sig), stopping.abort());
   process.on("SIGTERM", onSignal).on("SIGINT", onSignal);
+  const drift = watchDriftOf(first, o.drift, metrics.setInfraDrift, (l) => console.log(l));
   watchFile(first.file, { interval: 1000 }, (cur, prev) => {
     if (cur.mtimeMs !== prev.mtimeMs) w.inventoryChanged();
   });
@@ -310,6 +315,7 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
     unwatchFile(first.file);
     process.off("SIGTERM", onSignal).off("SIGINT", onSignal);
     clearInterval(backupTimer);
+    await drift?.stop();
     await new Promise((res) => (server ? server.close(res) : res(undefined)));
   }
   if (lost) throw lost;

@@ -13,6 +13,7 @@ import { artifactRules } from "./artifacts.js";
 import { openstackRules } from "./openstack.js";
 import { storageRules } from "./storage.js";
 import { safetyRules } from "./safety.js";
+import { backupRules } from "./backup.js";
 import { addonRules } from "./addons.js";
 
 /** One rule violation: where in the document, and what to change. */
@@ -36,6 +37,7 @@ export const RULES: readonly Rule[] = [
   ...artifactRules,
   ...openstackRules,
   ...storageRules,
+  ...backupRules,
   ...addonRules,
 ];
 

@@ -3,19 +3,19 @@
  *   1. ask every member for its endpoint status through the context's admin client
  *   2. stream a snapshot from a healthy, in-sync voter (src/backup picks it), verify it, store it
  *   3. apply the environment's retention
- * The stream needs the admin client's TLS material and the store, which OpContext does not carry
- * (it has shell, admin clients, sleep and a clock). Both are resolved when the command runs, from
- * the environment's local state, exactly as `yagura etcd snapshot` resolves them; `SnapshotLocal`
- * lets tests inject them instead. Running the op twice only takes a second snapshot.
+ *   4. with reconciler.backup.upload: upload it (after verification) and apply retention remotely
+ * The stream uses the admin TLS material of the pass (OpContext.etcdTls, from the same PKI the
+ * loop's admin clients use); the store is the environment's backup directory. `SnapshotLocal`
+ * lets tests inject all three. A failed upload fails the op (the verified local copy stays), so
+ * it shows in the history and in yagura_ops_failed_total. Running the op twice only takes a
+ * second snapshot.
  */
 import { takeSnapshot, type MemberStatus } from "../../backup/snapshot.js";
 import { applyRetention, backupDir, localSnapshotStore, type SnapshotStore } from "../../backup/store.js";
-import { envPaths } from "../../cluster/paths.js";
+import { uploadOf, uploadWithRetention, writeUploadState, type SnapshotUpload } from "../../backup/upload.js";
 import type { ClusterSpec } from "../../cluster/spec.js";
 import type { EtcdTls } from "../../infra/types.js";
-import { etcdAdminClient, openPki } from "../../pki/index.js";
-import { durationMs } from "../../run/material.js";
-import { command, sequenceOp, type Op } from "../types.js";
+import { command, sequenceOp, type Op, type OpContext } from "../types.js";
 import { withAdmin } from "./steps.js";
 
 /** One member to consider: its node and client URL. */
@@ -32,20 +32,22 @@ export interface SnapshotOpOptions {
   readonly retention: number;
 }
 
-/** Where the op finds the admin TLS material and the store; the default reads the environment's local state. */
+/** Where the op finds the admin TLS material, the store and the upload target. */
 export interface SnapshotLocal {
-  tls(spec: ClusterSpec, now: Date): Promise<EtcdTls>;
+  tls(spec: ClusterSpec, ctx: OpContext): Promise<EtcdTls>;
   store(spec: ClusterSpec): SnapshotStore;
+  /** The upload target, undefined when the inventory names none. @default uploadOf(spec) */
+  upload?(spec: ClusterSpec): SnapshotUpload | undefined;
 }
 
-/** The environment's PKI (admin client certificate, reused; issued only if missing) and its local store. */
+/** The pass's admin TLS material, the environment's backup directory and its configured upload. */
 export const localState: SnapshotLocal = {
-  async tls(spec, now) {
-    const renew = durationMs(spec.inventory.reconciler?.certRenewBefore ?? "30d");
-    const c = await etcdAdminClient(openPki(envPaths(spec.env).pkiDir), now, renew);
-    return { ca: c.caPem, cert: c.certPem, key: c.keyPem };
+  async tls(_spec, ctx) {
+    if (!ctx.etcdTls) throw new Error("the op context carries no etcd TLS material (a bug in yagura's loop wiring)");
+    return ctx.etcdTls;
   },
   store: (spec) => localSnapshotStore(backupDir(spec), spec.env),
+  upload: (spec) => uploadOf(spec),
 };
 
 /** Takes one verified snapshot from a healthy, in-sync member, stores it and applies retention. */
@@ -67,14 +69,31 @@ export function etcdSnapshotOp(o: SnapshotOpOptions, local: SnapshotLocal = loca
           ),
         );
         const store = local.store(o.spec);
-        await takeSnapshot({
+        // Resolved before the stream, so missing credentials fail before a snapshot is taken.
+        const up = (local.upload ?? localState.upload!)(o.spec);
+        const { entry } = await takeSnapshot({
           env: o.spec.env,
-          tls: await local.tls(o.spec, ctx.now()),
+          tls: await local.tls(o.spec, ctx),
           members,
           store,
           now: ctx.now,
         });
         await applyRetention(store, o.spec.env, o.retention);
+        if (!up || !entry.meta) return;
+        const at = () => ctx.now().toISOString();
+        try {
+          await uploadWithRetention(
+            up,
+            { ...entry, meta: entry.meta },
+            o.spec.env,
+            o.spec.inventory.reconciler?.backup?.upload?.retention ?? o.retention,
+          );
+          writeUploadState(store.location, { name: entry.name, location: up.location, at: at(), ok: true });
+        } catch (err) {
+          const error = (err as Error).message;
+          writeUploadState(store.location, { name: entry.name, location: up.location, at: at(), ok: false, error });
+          throw new Error(`snapshot ${entry.name} is kept in ${store.location}, but its upload failed: ${error}`);
+        }
       }),
     ],
   );
