@@ -15,6 +15,8 @@ import { reconcileLoop, type LoopEvent } from "../run/loop.js";
 import { session } from "../run/session.js";
 import { holdEnvironment, STATE_HELP, stateFromFlags, withStateOptions, type StateFlags } from "../state/cli.js";
 import { OperationFailedError, RefusedError, UserError } from "./errors.js";
+import { anyDriftFlag, driftFlagsOf } from "./drift.js";
+import type { DriftFlags } from "../drift/watch.js";
 import { requireClusterSpec } from "./inventory.js";
 
 const scopeOf = (s: string | undefined): "etcd" | "all" => {
@@ -66,10 +68,13 @@ interface ReconcileFlags extends StateFlags {
   watch?: boolean;
   interval?: string;
   metricsAddr?: string;
+  driftInterval?: string;
+  applyInfra?: boolean;
+  driftPluginDir?: string;
 }
 
 /** Parses the --watch flags before anything runs, so a typo fails before the lock is taken. */
-function watchFlags(o: ReconcileFlags): { intervalMs?: number; metricsAddr?: string } {
+function watchFlags(o: ReconcileFlags): { intervalMs?: number; metricsAddr?: string; drift: DriftFlags } {
   const intervalMs = o.interval === undefined ? undefined : parseDuration(o.interval);
   if (intervalMs === 0 || (o.interval !== undefined && intervalMs === undefined))
     throw new UserError(`--interval must be a duration such as 30s or 5m, not ${JSON.stringify(o.interval)}`);
@@ -80,7 +85,7 @@ function watchFlags(o: ReconcileFlags): { intervalMs?: number; metricsAddr?: str
       throw new UserError((err as Error).message);
     }
   }
-  return { intervalMs, metricsAddr: o.metricsAddr };
+  return { intervalMs, metricsAddr: o.metricsAddr, drift: driftFlagsOf(o) };
 }
 
 /** Reloads the inventory file of a watch; problems come back as lines instead of a throw. */
@@ -107,6 +112,9 @@ export function registerReconcileCommands(program: Command): void {
     .option("--watch", "keep running: reconcile every interval and when the inventory file changes")
     .option("--interval <duration>", "with --watch: time between passes (default: reconciler.watchInterval)")
     .option("--metrics-addr <host:port>", "with --watch: serve /metrics and /healthz here")
+    .option("--drift-interval <duration>", "with --watch: check infrastructure drift this often (default 1h)")
+    .option("--apply-infra", "with --watch: run cdktf deploy ENV when a drift check finds changes")
+    .option("--drift-plugin-dir <dir>", "with --watch: terraform providers from this directory only")
     .addHelpText(
       "after",
       "\nExamples:\n  yagura reconcile lab --scope etcd\n  yagura reconcile prod --wait 300\n" +
@@ -119,8 +127,8 @@ export function registerReconcileCommands(program: Command): void {
     .action(async (env: string, o: ReconcileFlags) => {
       const s = spec(env);
       const watch = o.watch ? watchFlags(o) : undefined;
-      if (!o.watch && (o.interval !== undefined || o.metricsAddr !== undefined))
-        throw new UserError("--interval and --metrics-addr only apply with --watch");
+      if (!o.watch && (o.interval !== undefined || o.metricsAddr !== undefined || anyDriftFlag(o)))
+        throw new UserError("--interval, --metrics-addr and the drift flags only apply with --watch");
       const backend = stateFromFlags(s.env, o);
       const shared = backend.describe !== "local";
       const held = await holdEnvironment(backend, {
