@@ -66,7 +66,7 @@ export function cloudCredential(
   spec: ClusterSpec,
   o: { readonly inventoryFile: string; readonly outputsFile?: string },
 ): CloudCredential | undefined {
-  const fromOutputs = credentialFromOutputs(spec.env, o.outputsFile);
+  const fromOutputs = credentialFromOutputs(spec.env, o.outputsFile ?? process.env["YAGURA_STACK_OUTPUTS"]);
   if (fromOutputs) return fromOutputs;
   const file = spec.inventory.addons.cloudCredentialFile;
   return file ? credentialFromFile(resolve(dirname(o.inventoryFile), file)) : undefined;

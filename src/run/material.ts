@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import { prepareAddons } from "../addons/prepare.js";
 import type { ClusterSpec } from "../cluster/spec.js";
 import { controlPlane } from "../cluster/spec.js";
 import type { KubeEndpoint } from "../infra/kube-types.js";
@@ -34,6 +35,8 @@ export interface MaterialOptions {
   readonly env?: ArtifactEnv;
   /** The API load balancer's address, when the stack has one. */
   readonly apiEndpoint?: string;
+  /** The inventory file: add-on bundle sources are relative to it; without it no add-on is prepared. */
+  readonly inventoryFile?: string;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -71,7 +74,8 @@ export async function prepareMaterial(
   const adminTls = { ca: admin.caPem, cert: admin.certPem, key: admin.keyPem };
   if ((o.scope ?? "all") === "etcd") return { desired: etcd, adminTls };
   const k = await prepareK8s(spec, pki, now, renew, o);
-  return { desired: { ...etcd, k8s: k.desired }, adminTls, kube: k.kube };
+  const addons = o.inventoryFile ? await prepareAddons(spec, { inventoryFile: o.inventoryFile }) : undefined;
+  return { desired: { ...etcd, k8s: k.desired, ...(addons ? { addons } : {}) }, adminTls, kube: k.kube };
 }
 
 /** The Kubernetes certificates, keys and artifacts; the admin endpoint for the API client. */

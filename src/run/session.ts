@@ -33,7 +33,12 @@ export function session(spec: ClusterSpec, o: SessionOptions = {}) {
   return {
     paths,
     prepare: (now: Date): Promise<Material> =>
-      (o.withPki ?? ((fn) => fn(paths.pkiDir)))((dir) => prepareMaterial(spec, dir, now, { scope: o.scope ?? "all" })),
+      (o.withPki ?? ((fn) => fn(paths.pkiDir)))((dir) =>
+        prepareMaterial(spec, dir, now, {
+          scope: o.scope ?? "all",
+          ...(o.inventoryFile ? { inventoryFile: o.inventoryFile } : {}),
+        }),
+      ),
     open(material: Material): PassIO {
       const shell = createSshPool({
         targets: spec.nodes.map((n) => ({
