@@ -39,9 +39,12 @@ export const K8S_RUNGS: readonly Rung[] = [
   decideControlPlane,
   decideNodeComponents,
   decideApiReady,
+  // Before add-ons and the boot taint: the inventory's labels and taints must be on a node before its
+  // boot taint lifts (else workloads land before `dedicated=…` does), add-ons may select nodes by label,
+  // and one node whose CNI never gets ready must not hold back every other node's labels or removal.
+  decideNodeObjects,
   decideAddons,
   decideBootTaint,
-  decideNodeObjects,
 ];
 
 /** The next step for the cluster: (spec, status, options) → {phase, ops, message}. */

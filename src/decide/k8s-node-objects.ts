@@ -1,5 +1,6 @@
 /**
- * Rung 9: node labels and taints from the inventory; Nodes no longer in it cordoned and deleted.
+ * Rung 9 of DESIGN.md, run right after the API is ready (see index.ts for why): node labels and taints
+ * from the inventory; Nodes no longer in it cordoned and deleted.
  * Kubelets that answer over SSH but have not registered are waited for (bounded), so `completed`
  * means every reachable node is registered and labelled.
  */
