@@ -93,7 +93,7 @@ describe.skipIf(skip !== undefined)("two watchers on one environment, etcd state
   const records = () => readEtcdRecords(store.raw, keys.records);
   const tokenOf = (w: Watcher) => Number(/^leading .* with token (\d+)/m.exec(w.out)?.[1]);
 
-  it("one leads and acts, kill -9 hands over within the lease, the old token's late write is refused", async () => {
+  it("one leads and acts, kill -9 hands over within the lease, a late write is refused, a lost lead is regained", async () => {
     const pair = [watcher(), watcher()];
     const both = () => pair.map((w) => w.out).join("\n----\n");
     expect(await until(120_000, () => pair.some((w) => /watch pass \d+: completed/.test(w.out))), both()).toBe(true);
@@ -168,6 +168,18 @@ describe.skipIf(skip !== undefined)("two watchers on one environment, etcd state
     } finally {
       late.close();
     }
+
+    // The lead lost under a running watch (its key deleted): it stops acting and campaigns again.
+    await store.raw.delete().key(keys.leader);
+    const lostLead = /lost the lead: .*leader key .* was deleted.*; standing by to lead again/;
+    expect(await until(30_000, () => lostLead.test(b.out)), b.out).toBe(true);
+    const tokens = () => [...b.out.matchAll(/^leading .* with token (\d+)/gm)].map((m) => Number(m[1]));
+    expect(await until(30_000, () => tokens().length === 2), b.out).toBe(true);
+    expect(tokens()[1]).toBeGreaterThan(bToken);
+    expect(
+      await until(30_000, () => /watch pass \d+: completed[^]*$/.test(b.out.split(lostLead)[1] ?? "")),
+      b.out,
+    ).toBe(true);
 
     // SIGTERM: the leader finishes, resigns (the leader key goes at once) and exits 0.
     b.child.kill("SIGTERM");

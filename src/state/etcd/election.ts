@@ -81,6 +81,19 @@ export async function campaign(
     if (r.succeeded) {
       const held = lease;
       const token = Number(r.header.revision);
+      // Notice at once when the key goes or is replaced (an operator, a lease revoked elsewhere),
+      // rather than at the next write's fence.
+      const gone = await client
+        .watch()
+        .key(key)
+        .startRevision(String(token + 1))
+        .create();
+      const drop = (why: string) =>
+        (lost ??= new LostLeadershipError(`${why}: another instance may lead ${o.env} now`));
+      gone.on("delete", () => drop(`the leader key ${key} was deleted`));
+      gone.on("put", (kv) => {
+        if (Number(kv.create_revision) !== token) drop(`the leader key ${key} was replaced`);
+      });
       return {
         token,
         info,
@@ -95,6 +108,7 @@ export async function campaign(
             );
         },
         async resign() {
+          await gone.cancel().catch(() => undefined);
           await client
             .if(key, "Create", "==", token)
             .then(client.delete().key(key))
