@@ -5,6 +5,7 @@ import { registerReconcileCommands } from "./reconcile.js";
 import { registerEtcdCommands } from "./etcd.js";
 import { registerDriftCommand } from "./drift.js";
 import { registerKubeconfigCommand } from "./kubeconfig.js";
+import { registerRenderCommand } from "./render.js";
 
 /** Each domain adds its commands here, keeping main.ts small. */
 export function registerExtraCommands(program: Command): void {
@@ -13,4 +14,5 @@ export function registerExtraCommands(program: Command): void {
   registerEtcdCommands(program);
   registerDriftCommand(program);
   registerKubeconfigCommand(program);
+  registerRenderCommand(program);
 }
