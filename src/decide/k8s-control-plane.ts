@@ -8,7 +8,7 @@
  */
 import type { ClusterStatus, NodeStatus } from "../cluster/status.js";
 import { controlPlane, type ClusterSpec } from "../cluster/spec.js";
-import { componentOf, CONTROL_PLANE_COMPONENTS, type K8sNodeDesired } from "../k8s/desired.js";
+import { componentOf, CONTROL_PLANE_COMPONENTS, NODE_COMPONENTS, type K8sNodeDesired } from "../k8s/desired.js";
 import { componentState, driftedComponents, filesToWrite, isBroken, type ComponentState } from "../k8s/state.js";
 import { k8sFilesOp } from "../ops/k8s/files.js";
 import { startComponentsOp, type StartTarget } from "../ops/k8s/start.js";
@@ -21,6 +21,7 @@ interface Cp {
 }
 
 const CP = CONTROL_PLANE_COMPONENTS as readonly string[];
+const ALL = [...CP, ...NODE_COMPONENTS] as readonly string[];
 
 function target(cp: Cp, names: readonly string[]): StartTarget {
   return {
@@ -138,7 +139,9 @@ export function decideControlPlane(spec: ClusterSpec, status: ClusterStatus, o: 
     };
   }
   const files = cps
-    .map((cp) => ({ node: cp.name, files: filesToWrite(cp.s, cp.d, CP), forget: driftedComponents(cp.s, cp.d, CP) }))
+    // Certificates are written here for the whole node: a changed one restarts the kubelet and
+    // kube-proxy too (later, in their rung), not only the control plane.
+    .map((cp) => ({ node: cp.name, files: filesToWrite(cp.s, cp.d, CP), forget: driftedComponents(cp.s, cp.d, ALL) }))
     .filter((t) => t.files.length);
   if (files.length) {
     return {

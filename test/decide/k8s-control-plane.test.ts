@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { decideControlPlane } from "../../src/decide/k8s-control-plane.js";
 import { K8S } from "../../src/k8s/layout.js";
 import { driftedComponents } from "../../src/k8s/state.js";
+import type { OpContext } from "../../src/ops/types.js";
+import { fingerprintPath } from "../../src/supervisor/fingerprint.js";
 import { k8sDesired, k8sSpec, k8sStatusBuilder } from "./k8s-builder.js";
 import { check, NOW, type K8sCase } from "./k8s-support.js";
 
@@ -141,7 +143,24 @@ describe("decide: Kubernetes control plane", () => {
     // Only the component that reads the edited file restarts; a renewed certificate restarts them all.
     const cp = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
     expect(driftedComponents(status.nodes.cp1!, desired.k8s!.nodes.cp1!, cp)).toEqual(["kube-apiserver"]);
-    const renewed = cpUp().file("cp2", "/etc/kubernetes/pki/ca.crt", "1".repeat(64)).build();
-    expect(driftedComponents(renewed.nodes.cp2!, desired.k8s!.nodes.cp2!, cp)).toEqual(cp);
+    const renewed = ready().running().file("cp2", "/etc/kubernetes/pki/ca.crt", "1".repeat(64)).build();
+    const all = [...cp, "kubelet", "kube-proxy"];
+    expect(driftedComponents(renewed.nodes.cp2!, desired.k8s!.nodes.cp2!, all)).toEqual(all);
+  });
+});
+
+describe("certificate renewal on a control-plane node", () => {
+  it("the files op forgets every component's fingerprint there, the kubelet's included", async () => {
+    const status = ready().running().file("cp2", "/etc/kubernetes/pki/ca.crt", "1".repeat(64)).build();
+    const op = decideControlPlane(spec, status, { now: NOW, desired, scope: "all" })!.ops[0]!;
+    const scripts: string[] = [];
+    const ctx = {
+      shell: {
+        run: async (_n: string, _c: string, o?: { stdin?: string }) => (scripts.push(o?.stdin ?? ""), ""),
+      },
+    } as unknown as OpContext;
+    await op.nextCommand()!.run(ctx);
+    for (const c of ["kube-apiserver", "kube-scheduler", "kubelet", "kube-proxy"])
+      expect(scripts[0]).toContain(fingerprintPath(c));
   });
 });
