@@ -10,12 +10,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPki } from "../../src/pki/index.js";
 import type { OpRecord } from "../../src/run/records.js";
-import { RefusedError } from "../../src/cli/errors.js";
+import { OperationFailedError, RefusedError } from "../../src/cli/errors.js";
 import { etcdBackend } from "../../src/state/etcd/backend.js";
 import { stateClient } from "../../src/state/etcd/client.js";
 import { etcdRecordWriter } from "../../src/state/etcd/records.js";
 import { parseStateLocation, stateKeys } from "../../src/state/location.js";
 import { LostLeadershipError, type StateBackend } from "../../src/state/index.js";
+import { freePort } from "../infra/etcd-server.js";
 import { newStateKey, startStateEtcd, stateEtcdSkipReason, type StateEtcd } from "./state-etcd.js";
 
 const skip = stateEtcdSkipReason();
@@ -224,5 +225,14 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
       /YAGURA_STATE_KEY is not 32 bytes of base64 \(it decodes to 5 bytes\)/,
     );
     expect(await store.raw.get(stateKeys("/nokey", "env1").leader).string()).toBeNull();
+  });
+
+  it("says which store did not answer, and how to point at it, when nothing listens there", async () => {
+    const b = etcdBackend("env1", parseStateLocation(`etcd://127.0.0.1:${await freePort()}`) as never, {
+      YAGURA_STATE_KEY: key,
+    });
+    opened.push(b);
+    await expect(b.acquire()).rejects.toBeInstanceOf(OperationFailedError);
+    await expect(b.readRecords()).rejects.toThrow(/the state store etcd:\/\/127.0.0.1:\d+ did not answer .*--state-ca/);
   });
 });

@@ -4,6 +4,7 @@
  * yagura instances on several machines can point at one store; exactly one leads each environment.
  */
 import type { IOperation } from "etcd3";
+import { OperationFailedError, RefusedError, UserError } from "../../cli/errors.js";
 import { stateKeyFrom } from "../crypto.js";
 import { stateKeys, type StateLocation } from "../location.js";
 import type { StateBackend, StateHolder, WithPki } from "../types.js";
@@ -32,12 +33,19 @@ export function etcdBackend(
     key: () => (sealing ??= stateKeyFrom(processEnv)),
   };
   const readPki: WithPki = (fn) => withSecretsDir(secrets, fn);
+  const unreachable = (err: unknown): never => {
+    if (err instanceof RefusedError || err instanceof UserError) throw err;
+    throw new OperationFailedError(
+      `the state store ${loc.url} did not answer (${(err as Error).message}); check that it runs and ` +
+        "that --state and the TLS files (--state-ca, --state-cert, --state-key) point at it",
+    );
+  };
 
   return {
     describe: loc.url,
     async acquire(o = {}) {
       secrets.key();
-      const lead = await campaign(client, keys.leader, loc.ttlSeconds, { ...o, env });
+      const lead = await campaign(client, keys.leader, loc.ttlSeconds, { ...o, env }).catch(unreachable);
       const records = etcdRecordWriter({
         client,
         recordsPrefix: keys.records,
@@ -89,7 +97,7 @@ export function etcdBackend(
       };
       return holder;
     },
-    readRecords: () => readEtcdRecords(client, keys.records),
+    readRecords: () => readEtcdRecords(client, keys.records).catch(unreachable),
     readPki,
     close: async () => client.close(),
   };
