@@ -4,6 +4,7 @@ import { registerLabCommands } from "./lab.js";
 import { registerReconcileCommands } from "./reconcile.js";
 import { registerEtcdCommands } from "./etcd.js";
 import { registerDriftCommand } from "./drift.js";
+import { registerRebuildCommands } from "./rebuild.js";
 import { registerKubeconfigCommand } from "./kubeconfig.js";
 import { registerRenderCommand } from "./render.js";
 
@@ -13,6 +14,7 @@ export function registerExtraCommands(program: Command): void {
   registerReconcileCommands(program);
   registerEtcdCommands(program);
   registerDriftCommand(program);
+  registerRebuildCommands(program);
   registerKubeconfigCommand(program);
   registerRenderCommand(program);
 }

@@ -1,9 +1,8 @@
 /**
- * `yagura reconcile | plan | status | history ENV`: thin commands over the loop, the planner and
+ * `yagura reconcile | status | history ENV`: thin commands over the loop, the planner and
  * the records. Exit codes: 0 completed, 3 an op failed, 4 refused or stuck (see errors.ts).
  */
 import type { Command } from "commander";
-import { decide } from "../decide/index.js";
 import { etcdConditions, nodeConditions, type Condition } from "../cluster/status.js";
 import { observe } from "../observe/index.js";
 import { kubeConditions } from "../observe/kube-conditions.js";
@@ -19,19 +18,22 @@ import { anyDriftFlag, driftFlagsOf } from "./drift.js";
 import type { DriftFlags } from "../drift/watch.js";
 import { requireClusterSpec } from "./inventory.js";
 
-const scopeOf = (s: string | undefined): "etcd" | "all" => {
+/** Parses --scope. */
+export const scopeOf = (s: string | undefined): "etcd" | "all" => {
   if (s === undefined || s === "all" || s === "etcd") return s ?? "all";
   throw new UserError(`--scope must be "etcd" or "all", not ${JSON.stringify(s)}`);
 };
 
-const intOf = (name: string, v: string | undefined, dflt: number): number => {
+/** Parses a whole-number flag. */
+export const intOf = (name: string, v: string | undefined, dflt: number): number => {
   if (v === undefined) return dflt;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number, not ${JSON.stringify(v)}`);
   return n;
 };
 
-function printEvent(e: LoopEvent): void {
+/** Prints one loop event for people. */
+export function printEvent(e: LoopEvent): void {
   if (e.kind === "pass") console.log(`pass ${e.pass}: ${e.decision.phase} — ${e.decision.message}`);
   else if (e.kind === "op-start") console.log(`  … ${e.op} on ${e.targets.join(", ")}`);
   else if (e.kind === "op-done") console.log(`  ✓ ${e.op} (${(e.ms / 1000).toFixed(1)} s)`);
@@ -41,11 +43,12 @@ function printEvent(e: LoopEvent): void {
 const cond = (c: Condition) =>
   `${c.status === "True" ? "✓" : c.status === "False" ? "✗" : "?"} ${c.type}: ${c.reason} — ${c.message}`;
 
-type Spec = ReturnType<typeof requireClusterSpec>;
+/** A loaded spec with its inventory file. */
+export type Spec = ReturnType<typeof requireClusterSpec>;
 type Material = Awaited<ReturnType<ReturnType<typeof session>["prepare"]>>;
 
 /** Runs one observe pass (PKI material, SSH pool, etcd client), hands its result to `use`, closes it. */
-async function withObservation(
+export async function withObservation(
   s: Spec,
   use: (status: Awaited<ReturnType<typeof observe>>, desired: Material["desired"]) => void,
   scope: "etcd" | "all" = "all",
@@ -98,7 +101,7 @@ function reloadSpec(file: string, stackOutputs?: string): Reload<Spec> {
   }
 }
 
-/** Registers reconcile, plan, status and history. */
+/** Registers reconcile, status and history (plan lives with apply in rebuild.ts). */
 export function registerReconcileCommands(program: Command): void {
   const spec = (env: string) =>
     requireClusterSpec(env, { inventoryDir: program.opts().inventoryDir, stackOutputs: program.opts().stackOutputs });
@@ -173,31 +176,6 @@ export function registerReconcileCommands(program: Command): void {
       } finally {
         await held.close();
       }
-    });
-
-  program
-    .command("plan")
-    .description("observe and decide, print the operations the next pass would run; changes nothing on nodes")
-    .argument("<env>", "environment name or inventory file")
-    .option("--scope <scope>", "etcd or all", "all")
-    .addHelpText(
-      "after",
-      "\nExample:\n  yagura plan lab --scope etcd\n\nCertificates missing from the local PKI are issued locally.",
-    )
-    .action(async (env: string, o: { scope?: string }) => {
-      const s = spec(env);
-      await withObservation(
-        s,
-        (status, desired) => {
-          const d = decide(s, status, { now: new Date(), desired, scope: scopeOf(o.scope) });
-          console.log(`phase: ${d.phase}\n${d.message}`);
-          for (const op of d.ops) {
-            console.log(`op ${op.name} on ${op.targets.join(", ")}`);
-            for (let c = op.nextCommand(); c; c = op.nextCommand()) console.log(`  - ${c.name} @ ${c.target}`);
-          }
-        },
-        scopeOf(o.scope),
-      );
     });
 
   program

@@ -13,3 +13,4 @@ export { readState, type LabState, type NodeRecord } from "./state.js";
 export { GUARDED_SYSCTLS, readSysctls } from "./sysctl.js";
 export { PAUSE_IMAGE_REF, PAUSE_IMAGE_PATH } from "./containerd.js";
 export { labExec, labEnter } from "./shell.js";
+export { labReimage, reimageScript, REIMAGE_WIPED } from "./reimage.js";
