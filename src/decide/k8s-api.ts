@@ -11,7 +11,7 @@ import type { ClusterStatus } from "../cluster/status.js";
 import { controlPlane, type ClusterSpec } from "../cluster/spec.js";
 import { kubeApplyOp } from "../ops/kube/apply.js";
 import { apiRbacObjects } from "../ops/kube/rbac.js";
-import { objectKey, refOf, revisionOf } from "../ops/kube/revision.js";
+import { keyOf, refOf, revisionOf } from "../addons/objects.js";
 import { kubeWaitApiOp } from "../ops/kube/wait.js";
 import type { Decision, DecideOptions } from "./types.js";
 
@@ -41,7 +41,7 @@ export function decideApiReady(spec: ClusterSpec, status: ClusterStatus, _o: Dec
         "the API is ready but the ServiceAccount default/default does not exist yet (kube-controller-manager creates it)",
     };
   }
-  const stale = apiRbacObjects(spec).filter((o) => kube.objects[objectKey(refOf(o))]?.revision !== revisionOf(o));
+  const stale = apiRbacObjects(spec).filter((o) => kube.objects[keyOf(refOf(o))]?.revision !== revisionOf(o));
   if (stale.length) {
     return {
       phase: "k8s-api-rbac",

@@ -12,7 +12,7 @@ import type { KubeApi, KubeNode, KubeObject, KubeObjectRef } from "../infra/kube
 import type { Desired } from "../ops/etcd/desired.js";
 import { addonsObservePlan } from "../addons/desired.js";
 import { API_RBAC_REFS } from "../ops/kube/rbac.js";
-import { objectKey, REVISION } from "../ops/kube/revision.js";
+import { keyOf as objectKey, REVISION_ANNOTATION as REVISION } from "../addons/objects.js";
 import { DEFAULT_SERVICE_ACCOUNT } from "../ops/kube/steps.js";
 
 /** What to look at beyond nodes: DaemonSets whose pods gate the boot taint, and managed objects. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { KubeApiError } from "../../src/infra/kube-types.js";
 import { observeKube, type KubeObservePlan } from "../../src/observe/kube.js";
 import { API_RBAC_REFS } from "../../src/ops/kube/rbac.js";
-import { objectKey } from "../../src/ops/kube/revision.js";
+import { keyOf as objectKey } from "../../src/addons/objects.js";
 import { fakeKube } from "../support/fake-kube.js";
 
 const plan: KubeObservePlan = {

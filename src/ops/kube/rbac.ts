@@ -8,7 +8,7 @@
 import type { ClusterSpec } from "../../cluster/spec.js";
 import type { KubeObject, KubeObjectRef } from "../../infra/kube-types.js";
 import { K8S_CERT, k8sCertPlan } from "../../k8s/certs.js";
-import { refOf, withRevision } from "./revision.js";
+import { refOf, stamp } from "../../addons/objects.js";
 
 const RBAC = "rbac.authorization.k8s.io/v1";
 const NAME = "yagura:kube-apiserver-to-kubelet";
@@ -26,14 +26,13 @@ export function apiserverKubeletUser(spec: ClusterSpec): string {
   return entry.request.commonName;
 }
 
-/** The ClusterRole and its binding, each with its revision annotation. */
+/** The ClusterRole and its binding, stamped (yagura's label and revision annotation) like every object yagura applies. */
 export function apiRbacObjects(spec: ClusterSpec): KubeObject[] {
-  const labels = { "app.kubernetes.io/managed-by": "yagura" };
   const objs: KubeObject[] = [
     {
       apiVersion: RBAC,
       kind: "ClusterRole",
-      metadata: { name: NAME, labels },
+      metadata: { name: NAME },
       rules: [
         {
           apiGroups: [""],
@@ -45,12 +44,12 @@ export function apiRbacObjects(spec: ClusterSpec): KubeObject[] {
     {
       apiVersion: RBAC,
       kind: "ClusterRoleBinding",
-      metadata: { name: NAME, labels },
+      metadata: { name: NAME },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: NAME },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: apiserverKubeletUser(spec) }],
     },
   ];
-  const out = objs.map(withRevision);
+  const out = objs.map(stamp);
   // The refs observe watches must be these objects; a renamed object without its ref would be re-sent every pass.
   for (const o of out) {
     const r = refOf(o);
