@@ -149,14 +149,17 @@ export function createKubeHttp(endpoint: KubeEndpoint, timeoutMs: number): KubeH
       throw new KubeApiError(`${call}: HTTP ${status}${s.message ? `: ${s.message}` : ""}`, status, s.reason);
     },
     async path(ref, action) {
+      // The client lower-cases the whole path it builds, names included; RBAC names may hold
+      // capitals, so it builds the path around a placeholder and the real name goes in encoded.
       const spec = {
         apiVersion: ref.apiVersion,
         kind: ref.kind,
-        metadata: { name: ref.name, namespace: ref.namespace },
+        metadata: { name: "x", namespace: ref.namespace },
       } as KubernetesObject;
       const call = `discover ${ref.apiVersion} ${ref.kind}`;
       try {
-        return await paths.pathOf(spec, action);
+        const p = await paths.pathOf(spec, action);
+        return action === "read" ? `${p.slice(0, -"/x".length)}/${encodeURIComponent(ref.name ?? "")}` : p;
       } catch (err) {
         if (err instanceof Error && err.message.startsWith("Unrecognized API version and kind")) {
           throw new KubeApiError(`${call}: the API server does not serve this kind`, 404, "NotFound");

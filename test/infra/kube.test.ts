@@ -214,6 +214,13 @@ describe("KubeApi adapter (protocol test against a TLS stub server)", () => {
     await api.apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "x", namespace: "kube-system" } });
     expect(seen[1]!.path).toBe("/api/v1/namespaces/kube-system/serviceaccounts/x");
     expect(seen[1]!.query.has("force")).toBe(false);
+    // RBAC names may hold capitals and colons: the name goes into the path as given, encoded.
+    await api.apply({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "Team:Ops" },
+    });
+    expect(seen[2]!.path).toBe("/apis/rbac.authorization.k8s.io/v1/clusterroles/Team%3AOps");
   });
 
   it("maps 409 and 429 to typed errors that name the call and the object", async () => {
