@@ -10,7 +10,7 @@ import { decideNodeObjects } from "../../src/decide/k8s-node-objects.js";
 import type { Taint } from "../../src/inventory/schema.js";
 import { KubeApiError } from "../../src/infra/kube-types.js";
 import { observeKube } from "../../src/observe/kube.js";
-import { OWN_LABELS, OWN_TAINTS, plannedTaints } from "../../src/ops/kube/node-objects.js";
+import { OWN_LABELS, OWN_TAINTS, plannedTaints, TAINT_WRITE_ATTEMPTS } from "../../src/ops/kube/node-objects.js";
 import { testSpec } from "../k8s/fixture.js";
 import { fakeKube, runOp, type FakeKube } from "../support/fake-kube.js";
 import { statusBuilder, testDesired } from "./builder.js";
@@ -123,18 +123,50 @@ describe("decideNodeObjects", () => {
     expect(plannedTaints(n, [{ ...BOOT, value: "other" }], BOOT.key)).toEqual([BOOT]);
   });
 
-  it("fails the taint write (409) when the node changed between read and write, and converges on the next pass", async () => {
+  it("re-reads and re-plans when the node changed between read and write (409), keeping the newcomer's taint", async () => {
     const k = registered(specWith());
     const spec = specWith({ taints: [{ key: "gpu", value: "true", effect: "NoSchedule" }] });
     const d = decideNodeObjects(spec, await statusOf(spec, k), o(spec))!;
-    k.failNext(
-      "setNodeTaints",
-      new KubeApiError("set taints of Node bm-1: HTTP 409: the object has been modified", 409, "Conflict"),
-    );
-    await expect(runOp(d.ops[0]!, k)).rejects.toThrow("409");
-    expect(await converge(spec, k)).toEqual(["k8s-node-objects"]);
+    // The node controller adds a taint right after the op read bm-1: the guarded write fails once.
+    const unreachable: Taint = { key: "node.kubernetes.io/unreachable", value: "", effect: "NoExecute" };
+    const realSet = k.setNodeTaints.bind(k);
+    let raced = false;
+    k.setNodeTaints = async (name, taints, rv) => {
+      if (name === "bm-1" && !raced) {
+        raced = true;
+        const n = node(k, "bm-1");
+        k.put({ ...n, spec: { ...(n["spec"] as object), taints: [...taintsOf(k, "bm-1"), unreachable] } });
+      }
+      return realSet(name, taints, rv);
+    };
+    expect(await runOp(d.ops[0]!, k)).toBe(6); // one command per node: every node gets its record on first sight
+    const setCalls = k.calls.filter((c) => c.method === "setNodeTaints" && c.key === "bm-1");
+    expect(setCalls).toHaveLength(2);
     // yagura did not know it set `dedicated` (no record yet), so that one stays: never remove what is not provably ours.
-    expect(taintsOf(k, "bm-1")).toEqual([BOOT, STORAGE, { key: "gpu", value: "true", effect: "NoSchedule" }]);
+    expect(taintsOf(k, "bm-1")).toEqual([
+      BOOT,
+      STORAGE,
+      unreachable,
+      { key: "gpu", value: "true", effect: "NoSchedule" },
+    ]);
+    expect(await converge(spec, k)).toEqual([]);
+  });
+
+  it("gives up after repeated conflicts and leaves the rest to the next pass", async () => {
+    const k = registered(specWith());
+    const spec = specWith({ taints: [{ key: "gpu", value: "true", effect: "NoSchedule" }] });
+    const d = decideNodeObjects(spec, await statusOf(spec, k), o(spec))!;
+    const conflict = new KubeApiError(
+      "set taints of Node bm-1: HTTP 409: the object has been modified",
+      409,
+      "Conflict",
+    );
+    k.setNodeTaints = async () => {
+      k.calls.push({ method: "setNodeTaints", key: "bm-1" });
+      throw conflict;
+    };
+    await expect(runOp(d.ops[0]!, k)).rejects.toBe(conflict);
+    expect(k.calls.filter((c) => c.method === "setNodeTaints")).toHaveLength(TAINT_WRITE_ATTEMPTS);
   });
 
   it("waits, bounded, for reachable nodes that have not registered; unreachable ones are not waited for", async () => {

@@ -11,7 +11,7 @@
  * the `yagura.io/taints` annotation) and never touches the boot taint, which its own rung owns.
  */
 import type { Taint } from "../../inventory/schema.js";
-import type { KubeNode, KubeObject } from "../../infra/kube-types.js";
+import { KubeApiError, type KubeNode, type KubeObject } from "../../infra/kube-types.js";
 import { toKubeNode } from "../../infra/kube-views.js";
 import { command, sequenceOp, type Op } from "../types.js";
 import { kubeOf } from "./steps.js";
@@ -20,6 +20,9 @@ import { kubeOf } from "./steps.js";
 export const OWN_LABELS = "yagura.io/labels";
 /** Annotation: JSON list of the `key:effect` of the taints yagura set. */
 export const OWN_TAINTS = "yagura.io/taints";
+
+/** Read-modify-write rounds of a node's taints before a conflict fails the op. */
+export const TAINT_WRITE_ATTEMPTS = 5;
 
 /** What the inventory wants on one Node. */
 export interface NodeObjectsWant {
@@ -96,13 +99,23 @@ export function kubeNodeObjectsOp(wants: readonly NodeObjectsWant[], bootTaint: 
     wants.map((want) =>
       command("set-labels-taints", want.name, async (ctx) => {
         const kube = kubeOf(ctx, "set-labels-taints");
-        const obj = await kube.get({ apiVersion: "v1", kind: "Node", name: want.name });
-        if (!obj) return; // deregistered since observe: the next pass decides again
-        // Plan from the Node as it is now, not as observe saw it; the resourceVersion makes the write fail
-        // (409) rather than drop a taint someone adds between this read and the write.
-        const node = toKubeNode(obj);
-        const taints = plannedTaints(node, want.taints, bootTaint);
-        if (!sameTaints(node.taints, taints)) await kube.setNodeTaints(want.name, taints, node.resourceVersion);
+        for (let attempt = 1; ; attempt++) {
+          const obj = await kube.get({ apiVersion: "v1", kind: "Node", name: want.name });
+          if (!obj) return; // deregistered since observe: the next pass decides again
+          // Plan from the Node as it is now, not as observe saw it; the resourceVersion makes the write fail
+          // (409) rather than drop a taint someone adds between this read and the write.
+          const node = toKubeNode(obj);
+          const taints = plannedTaints(node, want.taints, bootTaint);
+          if (sameTaints(node.taints, taints)) break;
+          try {
+            await kube.setNodeTaints(want.name, taints, node.resourceVersion);
+            break;
+          } catch (err) {
+            // The node controller and kubelet write Nodes often while a node starts: read again and
+            // re-plan a few times (client-go's RetryOnConflict) before leaving it to the next pass.
+            if (!(err instanceof KubeApiError && err.status === 409) || attempt >= TAINT_WRITE_ATTEMPTS) throw err;
+          }
+        }
         const partial: KubeObject = {
           apiVersion: "v1",
           kind: "Node",
