@@ -26,7 +26,7 @@ const cli = (...args: string[]) =>
   spawnSync(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     encoding: "utf8",
-    timeout: 60_000,
+    timeout: 90_000,
     env: { ...process.env, YAGURA_STATE_DIR: join(dir, "state") },
   });
 
@@ -37,7 +37,7 @@ describe("yagura kubeconfig", () => {
     const r = cli("kubeconfig", "--help");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/export KUBECONFIG=\$\(yagura kubeconfig lab\)/);
-  });
+  }, 120_000);
 
   it("writes a 0600 kubeconfig whose one-day certificate verifies against the cluster CA", () => {
     const r = cli("kubeconfig", inventory);
@@ -70,11 +70,11 @@ describe("yagura kubeconfig", () => {
     expect(key).toMatch(/PRIVATE KEY/);
     // The key is never printed.
     expect(r.stdout).not.toMatch(/PRIVATE KEY/);
-  });
+  }, 120_000);
 
   it("a second run issues a fresh certificate", () => {
     const a = readFileSync(cli("kubeconfig", inventory).stdout.trim(), "utf8");
     const b = readFileSync(cli("kubeconfig", inventory).stdout.trim(), "utf8");
     expect(a).not.toBe(b);
-  });
+  }, 180_000);
 });
