@@ -13,6 +13,7 @@ import { watchEnvironment, type Reload } from "../run/watch.js";
 import { reconcileLoop, type LoopEvent } from "../run/loop.js";
 import { session } from "../run/session.js";
 import { holdEnvironment, STATE_HELP, stateFromFlags, withStateOptions, type StateFlags } from "../state/cli.js";
+import type { WithPki } from "../state/types.js";
 import { OperationFailedError, RefusedError, UserError } from "./errors.js";
 import { anyDriftFlag, driftFlagsOf } from "./drift.js";
 import type { DriftFlags } from "../drift/watch.js";
@@ -47,13 +48,17 @@ const cond = (c: Condition) =>
 export type Spec = ReturnType<typeof requireClusterSpec>;
 type Material = Awaited<ReturnType<ReturnType<typeof session>["prepare"]>>;
 
-/** Runs one observe pass (PKI material, SSH pool, etcd client), hands its result to `use`, closes it. */
+/**
+ * Runs one observe pass (PKI material, SSH pool, etcd client), hands its result to `use`, closes it.
+ * `withPki` lends the PKI (a state backend's read-only copy); default the local PKI directory.
+ */
 export async function withObservation(
   s: Spec,
   use: (status: Awaited<ReturnType<typeof observe>>, desired: Material["desired"]) => void,
   scope: "etcd" | "all" = "all",
+  withPki?: WithPki,
 ): Promise<void> {
-  const io = session(s, { inventoryFile: s.file, scope });
+  const io = session(s, { inventoryFile: s.file, scope, ...(withPki ? { withPki } : {}) });
   const m = await io.prepare(new Date());
   const pass = io.open(m);
   try {
@@ -178,41 +183,52 @@ export function registerReconcileCommands(program: Command): void {
       }
     });
 
-  program
-    .command("status")
+  withStateOptions(program.command("status"))
     .description("observe the cluster and print conditions per node and component")
     .argument("<env>", "environment name or inventory file")
     .option("--json", "print the status and conditions as JSON")
-    .addHelpText("after", "\nExamples:\n  yagura status lab\n  yagura status lab --json | jq '.nodes.node1'")
-    .action(async (env: string, o: { json?: boolean }) => {
+    .addHelpText(
+      "after",
+      "\nExamples:\n  yagura status lab\n  yagura status lab --json | jq '.nodes.node1'\n" +
+        "\nWith an etcd --state the PKI is read from the store; certificates it lacks are issued in a\n" +
+        "private copy and dropped (only the leading reconciler writes the state).\n" +
+        STATE_HELP,
+    )
+    .action(async (env: string, o: StateFlags & { json?: boolean }) => {
       const s = spec(env);
-      await withObservation(s, (status, desired) => {
-        const conditions = Object.fromEntries(
-          s.nodes.map((n) => [
-            n.name,
-            nodeConditions(
-              status.nodes[n.name]!,
-              desired.etcd[n.name] ? { etcd: desired.etcd[n.name]!.fingerprint } : {},
-            ),
-          ]),
-        );
-        const etcd = etcdConditions(status.etcd);
-        const kube = status.kube ? kubeConditions(s, status.kube, bootTaintKey(s)) : undefined;
-        for (const n of s.nodes) conditions[n.name]!.push(...(kube?.nodes[n.name] ?? []));
-        if (o.json) {
-          const all = { nodes: conditions, etcd, ...(kube ? { kubernetes: kube.cluster } : {}) };
-          console.log(JSON.stringify({ status, conditions: all }, null, 2));
-          return;
-        }
-        for (const n of s.nodes) {
-          console.log(`${n.name} (${n.role}, ${n.address})`);
-          for (const c of conditions[n.name]!) console.log(`  ${cond(c)}`);
-        }
-        console.log("etcd");
-        for (const c of etcd) console.log(`  ${cond(c)}`);
-        if (kube) console.log("kubernetes");
-        for (const c of kube?.cluster ?? []) console.log(`  ${cond(c)}`);
-      });
+      const backend = stateFromFlags(s.env, o);
+      await withObservation(
+        s,
+        (status, desired) => {
+          const conditions = Object.fromEntries(
+            s.nodes.map((n) => [
+              n.name,
+              nodeConditions(
+                status.nodes[n.name]!,
+                desired.etcd[n.name] ? { etcd: desired.etcd[n.name]!.fingerprint } : {},
+              ),
+            ]),
+          );
+          const etcd = etcdConditions(status.etcd);
+          const kube = status.kube ? kubeConditions(s, status.kube, bootTaintKey(s)) : undefined;
+          for (const n of s.nodes) conditions[n.name]!.push(...(kube?.nodes[n.name] ?? []));
+          if (o.json) {
+            const all = { nodes: conditions, etcd, ...(kube ? { kubernetes: kube.cluster } : {}) };
+            console.log(JSON.stringify({ status, conditions: all }, null, 2));
+            return;
+          }
+          for (const n of s.nodes) {
+            console.log(`${n.name} (${n.role}, ${n.address})`);
+            for (const c of conditions[n.name]!) console.log(`  ${cond(c)}`);
+          }
+          console.log("etcd");
+          for (const c of etcd) console.log(`  ${cond(c)}`);
+          if (kube) console.log("kubernetes");
+          for (const c of kube?.cluster ?? []) console.log(`  ${cond(c)}`);
+        },
+        "all",
+        backend.readPki,
+      ).finally(() => backend.close());
     });
 
   withStateOptions(program.command("history"))

@@ -71,15 +71,29 @@ describe.skipIf(skip !== undefined)("two watchers on one environment, etcd state
     await store?.stop();
   });
 
-  const watcher = (): Watcher => {
-    const args = ["reconcile", file, "--watch", "--interval", "3s", "--scope", "etcd"];
-    const st = [`--state=etcd://${store.hostPort}?ttl=${TTL}s`, `--state-ca=${store.tls.ca}`];
-    const tls = [`--state-cert=${store.tls.cert}`, `--state-key=${store.tls.key}`];
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args, ...st, ...tls], {
+  const stateFlags = () => [
+    `--state=etcd://${store.hostPort}?ttl=${TTL}s`,
+    `--state-ca=${store.tls.ca}`,
+    `--state-cert=${store.tls.cert}`,
+    `--state-key=${store.tls.key}`,
+  ];
+  const start = (args: string[]) =>
+    spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args], {
       cwd: ROOT,
       env: { ...process.env, YAGURA_STATE_DIR: state, YAGURA_STATE_KEY: key, NODE_NO_WARNINGS: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
+  /** One CLI command to its end. */
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; out: string }>((res) => {
+      const c = start(args);
+      let out = "";
+      c.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      c.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+      c.on("close", (code) => res({ code, out }));
+    });
+  const watcher = (): Watcher => {
+    const child = start(["reconcile", file, "--watch", "--interval", "3s", "--scope", "etcd", ...stateFlags()]);
     children.push(child);
     const w: Watcher = {
       child,
@@ -180,6 +194,14 @@ describe.skipIf(skip !== undefined)("two watchers on one environment, etcd state
       await until(30_000, () => /watch pass \d+: completed[^]*$/.test(b.out.split(lostLead)[1] ?? "")),
       b.out,
     ).toBe(true);
+
+    // status and history read the shared state too; nothing of the PKI lands on this machine.
+    const status = await run(["status", file, ...stateFlags()]);
+    expect(status.code, status.out).toBe(0);
+    expect(status.out).toMatch(/^etcd\n(.*\n)*\s+✓ /m);
+    const history = await run(["history", file, "--limit", "100", ...stateFlags()]);
+    expect(history.out).toMatch(new RegExp(`succeeded etcd-start \\[node1\\] .* by ${hostname()}:${b.child.pid}`));
+    expect(existsSync(envPaths(ENV, state).pkiDir)).toBe(false);
 
     // SIGTERM: the leader finishes, resigns (the leader key goes at once) and exits 0.
     b.child.kill("SIGTERM");
