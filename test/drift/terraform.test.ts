@@ -12,6 +12,7 @@ import { checkDrift, formatDrift, planStack } from "../../src/drift/check.js";
 import { driftExitCode } from "../../src/cli/drift.js";
 import { requireSpec } from "../../src/cli/inventory.js";
 import { firstError, classifyFailure } from "../../src/drift/terraform.js";
+import { watchDriftOf } from "../../src/drift/watch.js";
 
 const hasTerraform =
   spawnSync("terraform", ["version"], { env: { ...process.env, CHECKPOINT_DISABLE: "1" } }).status === 0;
@@ -81,6 +82,30 @@ describe.skipIf(skip)("drift with the real terraform binary", () => {
     const r = await planStack(stackOf({ locals: { a: "1" } }), undefined, { pluginDir: tmp("yg-plugins-") });
     expect(r.kind).toBe("none");
     expect(driftExitCode(r)).toBe(0);
+  });
+
+  it("the watch's drift check on the real stack: yagura_infra_drift -1 and a log line, nothing applied", async () => {
+    const before = process.env.YAGURA_STATE_DIR;
+    process.env.YAGURA_STATE_DIR = tmp("yg-drift-watch-");
+    const gauge: number[] = [];
+    const log: string[] = [];
+    try {
+      const w = watchDriftOf(
+        requireSpec("example"),
+        { intervalMs: 3_600_000, applyInfra: true, pluginDir: tmp("yg-plugins-") },
+        (v) => gauge.push(v),
+        (l) => log.push(l),
+      );
+      for (let i = 0; i < 600 && gauge.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await w!.stop();
+    } finally {
+      if (before === undefined) delete process.env.YAGURA_STATE_DIR;
+      else process.env.YAGURA_STATE_DIR = before;
+    }
+    expect(gauge).toEqual([-1]);
+    expect(log[0]).toMatch(/^infra drift of example: unknown: /);
+    expect(log[1]).toBe("  not applying: whether the stack drifted is unknown");
+    expect(log.some((l) => /cdktf deploy/.test(l))).toBe(false);
   });
 
   it("a missing terraform binary is unknown with the reason, not an exception", async () => {
