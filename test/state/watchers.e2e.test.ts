@@ -203,9 +203,16 @@ describe.skipIf(skip !== undefined)("two watchers on one environment, etcd state
     expect(history.out).toMatch(new RegExp(`succeeded etcd-start \\[node1\\] .* by ${hostname()}:${b.child.pid}`));
     expect(existsSync(envPaths(ENV, state).pkiDir)).toBe(false);
 
+    // A third instance stands by; SIGTERM ends it cleanly without it ever leading.
+    const c = watcher();
+    expect(await until(30_000, () => /standing by: s88 is led by/.test(c.out)), c.out).toBe(true);
+    c.child.kill("SIGTERM");
+    expect(await c.exited, c.out).toBe(0);
+    expect(c.out).toMatch(/stopped by a signal while standing by; this instance never led/);
+
     // SIGTERM: the leader finishes, resigns (the leader key goes at once) and exits 0.
     b.child.kill("SIGTERM");
     expect(await b.exited, b.out).toBe(0);
     expect(await store.raw.get(keys.leader).string()).toBeNull();
-  }, 300_000);
+  }, 480_000);
 });
