@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -22,9 +23,11 @@ import type { Decision } from "../../../src/decide/types.js";
 import type { KubeApi, KubeNode } from "../../../src/infra/kube-types.js";
 import { createSshPool } from "../../../src/infra/ssh.js";
 import type { Taint } from "../../../src/inventory/schema.js";
+import type { ArtifactPlan } from "../../../src/k8s/artifacts.js";
 import { BOOT_GATE } from "../../../src/k8s/boot-gate.js";
 import { K8S } from "../../../src/k8s/layout.js";
 import { observeNode } from "../../../src/observe/index.js";
+import { installArtifact } from "../../../src/ops/k8s/artifacts.js";
 import type { OpContext } from "../../../src/ops/types.js";
 import { prepareMaterial } from "../../../src/run/material.js";
 import { e2eSkipReason, onNode, useLab } from "../../e2e/helpers.js";
@@ -252,6 +255,48 @@ describe.skipIf(skip !== undefined)("Kubernetes node ops in the lab (real sshd a
     }
     expect(cmd).toMatch(/sleep 100000/);
   }, 120_000);
+
+  it("mirror source: the node downloads the binary over HTTP, and a wrong checksum fails the op", async () => {
+    // The mirror listens on the lab bridge's host address, inside this test's own network.
+    const server = createServer((req, res) => {
+      const name = (req.url ?? "").split("/").pop()!;
+      if (req.url?.startsWith("/k8s/v1.33.5/") && paths[name]) res.end(readFileSync(paths[name]!));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "10.87.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const spec = lab.spec();
+    const p = envPaths(ENV, lab.state);
+    const shell = createSshPool({
+      targets: spec.nodes.map((n) => ({ name: n.name, host: n.address, port: 22, user: "root" })),
+      privateKeyPath: p.sshKey,
+      knownHostsPath: p.knownHosts,
+    });
+    const ctx = { shell } as unknown as OpContext;
+    const plan = (sha256: string): ArtifactPlan => ({
+      name: "kube-proxy",
+      version: "v1.33.5",
+      sha256,
+      nodePath: "/opt/yagura/mirror-test/kube-proxy",
+      origin: { kind: "mirror", url: `http://10.87.0.1:${port}/k8s/v1.33.5/kube-proxy` },
+    });
+    try {
+      await installArtifact(ctx, "node2", plan(sha(paths["kube-proxy"]!)));
+      const got = await node(
+        "node2",
+        "stat -c %a /opt/yagura/mirror-test/kube-proxy && sha256sum /opt/yagura/mirror-test/kube-proxy",
+      );
+      expect(got.stdout).toContain("755");
+      expect(got.stdout).toContain(sha(paths["kube-proxy"]!));
+      await expect(installArtifact(ctx, "node2", plan("0".repeat(64)))).rejects.toThrow(
+        /\/opt\/yagura\/mirror-test\/kube-proxy on node2 has sha256 [0-9a-f]{64}; expected kube-proxy v1\.33\.5 with sha256 0{64}: publish kube-proxy v1\.33\.5 at http/,
+      );
+    } finally {
+      await node("node2", "rm -rf /opt/yagura/mirror-test");
+      await shell.close();
+      await new Promise((r) => server.close(r));
+    }
+  }, 60_000);
 
   it("a local binary that does not match its sha256 stops the rung with the file, checksum and setting", async () => {
     await node("node1", "rm -f /opt/yagura/bin/kube-proxy");
