@@ -111,6 +111,8 @@ export function nodeChanges(
     if (wanted.has(e.name) || leaving.some((l) => l.name === e.name)) continue;
     leaving.push({ name: e.name, address: e.address, role: e.role ?? "worker", managed: e.managed, lab: e.lab });
   }
+  // Member ids are random: order by name, so a plan reads (and resumes) the same way every time.
+  leaving.sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
   for (const l of leaving)
     changes.push({ kind: "remove", node: l.name, role: l.role, managed: l.managed, reasons: ["not in the inventory"] });
   return { changes, leaving, unrecorded };
