@@ -21,6 +21,7 @@ import {
   type KubernetesObject,
   type ObservableMiddleware,
 } from "@kubernetes/client-node";
+import { Agent } from "node:https";
 import { KubeApiError, type KubeEndpoint, type KubeObjectRef } from "./kube-types.js";
 
 /** Options of a request. */
@@ -45,6 +46,8 @@ export interface KubeHttp {
   request(call: string, method: HttpMethod, path: string, o?: KubeRequest): Promise<KubeResponse>;
   /** The REST path of an object (or, for `list`, of its collection), from API discovery. */
   path(ref: Omit<KubeObjectRef, "name"> & { readonly name?: string }, action: "read" | "list"): Promise<string>;
+  /** Closes the kept-alive connections. */
+  close(): void;
 }
 
 /** Names an object in messages: `Node n1`, `ConfigMap kube-system/x`. */
@@ -93,11 +96,16 @@ export function toKubeApiError(call: string, server: string, timeoutMs: number, 
   return new KubeApiError(`${call}: cannot reach ${server}: ${e?.message ?? String(err)}${cause ? ` (${cause})` : ""}`);
 }
 
-/** A request timeout for every request the client makes itself (discovery). */
-function timeoutMiddleware(ms: number): ObservableMiddleware {
+/**
+ * A timeout and the shared agent for every request the client makes itself (discovery). The
+ * client's own authentication makes a new agent per request; reusing one keeps the TLS
+ * connection alive across a pass's requests.
+ */
+function timeoutMiddleware(ms: number, agent: Agent): ObservableMiddleware {
   return {
     pre: (ctx) => {
       ctx.setSignal(AbortSignal.timeout(ms));
+      ctx.setAgent(agent);
       return new Observable(Promise.resolve(ctx));
     },
     post: (rsp) => new Observable(Promise.resolve(rsp)),
@@ -119,7 +127,9 @@ export function createKubeHttp(endpoint: KubeEndpoint, timeoutMs: number): KubeH
     authMethods: { default: kc },
     httpApi: new IsomorphicFetchHttpLibrary(),
   });
-  const withTimeout = { ...config, middleware: [timeoutMiddleware(timeoutMs)] } as Configuration;
+  // Same TLS material as the KubeConfig's (which verifies the server against the CA), kept alive.
+  const agent = new Agent({ ca: endpoint.caPem, cert: endpoint.certPem, key: endpoint.keyPem, keepAlive: true });
+  const withTimeout = { ...config, middleware: [timeoutMiddleware(timeoutMs, agent)] } as Configuration;
   const paths = new PathApi(withTimeout);
   const server = endpoint.server;
 
@@ -137,6 +147,7 @@ export function createKubeHttp(endpoint: KubeEndpoint, timeoutMs: number): KubeH
       let text: string;
       try {
         await kc.applySecurityAuthentication(ctx);
+        ctx.setAgent(agent);
         ctx.setSignal(AbortSignal.timeout(timeoutMs));
         const rsp = await config.httpApi.send(ctx).toPromise();
         status = rsp.httpStatusCode;
@@ -167,6 +178,7 @@ export function createKubeHttp(endpoint: KubeEndpoint, timeoutMs: number): KubeH
         throw toKubeApiError(call, server, timeoutMs, err);
       }
     },
+    close: () => agent.destroy(),
   };
 }
 

@@ -183,6 +183,7 @@ export function createKubeApi(endpoint: KubeEndpoint, o: KubeApiOptions = {}): K
 
     async close() {
       closed = true;
+      http.close();
     },
   };
 }
