@@ -5,138 +5,27 @@
  * content types, query, bodies) and how answers map to results and KubeApiErrors. Whether a real
  * kube-apiserver accepts them is the lab e2e test's job (test/e2e/k8s.e2e.test.ts).
  */
-import { createServer, type Server } from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { TLSSocket } from "node:tls";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createKubeApi } from "../../src/infra/kube.js";
 import { KubeApiError, type KubeEndpoint } from "../../src/infra/kube-types.js";
-import { openPki } from "../../src/pki/index.js";
+import { json, startKubeStub, status, type Handler, type KubeStub, type Seen } from "./kube-stub.js";
 
-interface Seen {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  contentType?: string;
-  body?: unknown;
-  clientCN?: string;
-}
-type Handler = (s: Seen, res: ServerResponse) => void;
-
-const json = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-};
-const status = (code: number, reason: string, message: string) => ({
-  kind: "Status",
-  apiVersion: "v1",
-  status: "Failure",
-  code,
-  reason,
-  message,
-});
-const resources = (groupVersion: string, rs: [string, string, boolean][]) => ({
-  kind: "APIResourceList",
-  apiVersion: "v1",
-  groupVersion,
-  resources: rs.map(([name, kind, namespaced]) => ({ name, kind, namespaced, singularName: "", verbs: ["get"] })),
-});
-const DISCOVERY: Record<string, unknown> = {
-  "/api/v1": resources("v1", [
-    ["nodes", "Node", false],
-    ["serviceaccounts", "ServiceAccount", true],
-    ["pods", "Pod", true],
-  ]),
-  "/apis/rbac.authorization.k8s.io/v1": resources("rbac.authorization.k8s.io/v1", [
-    ["clusterroles", "ClusterRole", false],
-  ]),
-  "/apis/apiextensions.k8s.io/v1": resources("apiextensions.k8s.io/v1", [
-    ["customresourcedefinitions", "CustomResourceDefinition", false],
-  ]),
-  "/apis/storage.k8s.io/v1": resources("storage.k8s.io/v1", [["csinodes", "CSINode", false]]),
-};
-
-let dir: string;
-let server: Server;
+let stub: KubeStub;
 let endpoint: KubeEndpoint;
 let foreignEndpoint: KubeEndpoint;
 let seen: Seen[] = [];
 let handler: Handler;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "yagura-kube-"));
-  const now = new Date();
-  const pki = openPki(join(dir, "pki"));
-  const serving = await pki.issue(
-    "kubernetes",
-    {
-      name: "apiserver",
-      commonName: "kube-apiserver",
-      dnsNames: ["localhost"],
-      ipAddresses: ["127.0.0.1"],
-      usages: ["server"],
-    },
-    now,
-  );
-  const admin = await pki.issue(
-    "kubernetes",
-    {
-      name: "admin",
-      commonName: "yagura-admin",
-      organization: "system:masters",
-      dnsNames: [],
-      ipAddresses: [],
-      usages: ["client"],
-    },
-    now,
-  );
-  // Another environment's CA: the adapter must refuse a server whose certificate it did not sign.
-  const other = openPki(join(dir, "other"));
-  const otherCa = await other.ensureCA("kubernetes", now);
-
-  server = createServer(
-    { cert: serving.certPem, key: serving.keyPem, ca: serving.caPem, requestCert: true, rejectUnauthorized: true },
-    (req: IncomingMessage, res: ServerResponse) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const url = new URL(req.url ?? "/", "https://127.0.0.1");
-        const text = Buffer.concat(chunks).toString("utf8");
-        const s: Seen = {
-          method: req.method ?? "",
-          path: url.pathname,
-          query: url.searchParams,
-          contentType: req.headers["content-type"],
-          body: text ? JSON.parse(text) : undefined,
-          clientCN: String((req.socket as TLSSocket).getPeerCertificate().subject?.CN),
-        };
-        if (req.method === "GET" && url.pathname in DISCOVERY) return json(res, 200, DISCOVERY[url.pathname]);
-        if (req.method === "GET" && url.pathname.startsWith("/apis/") && url.pathname.split("/").length === 4) {
-          return json(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
-        }
-        seen.push(s);
-        handler(s, res);
-      });
-    },
-  );
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  endpoint = {
-    server: `https://127.0.0.1:${port}`,
-    caPem: serving.caPem,
-    certPem: admin.certPem,
-    keyPem: admin.keyPem,
-  };
-  foreignEndpoint = { ...endpoint, caPem: otherCa };
+  stub = await startKubeStub((s, res) => {
+    seen.push(s);
+    handler(s, res);
+  });
+  ({ endpoint, foreignEndpoint } = stub);
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
-  await rm(dir, { recursive: true, force: true });
+  await stub?.close();
 });
 
 beforeEach(() => {
