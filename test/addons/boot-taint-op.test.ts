@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TaintGates } from "../../src/addons/readiness.js";
-import type { KubePod } from "../../src/infra/kube-types.js";
+import { KubeApiError, type KubePod } from "../../src/infra/kube-types.js";
 import { bootTaintRemoveOp, bootTaintWaitOp } from "../../src/ops/addons/boot-taint.js";
 import { nodesReadyWaitOp } from "../../src/ops/addons/wait.js";
 import { fakeKube, type FakeKube } from "../support/fake-kube.js";
@@ -49,6 +49,15 @@ describe("boot-taint-remove", () => {
     kube.pods.push(calicoPod("n1", false));
     await expect(runOp(bootTaintRemoveOp(["n1"], TAINT, GATES), kubeCtx(kube))).rejects.toThrow(/no longer ready/);
     expect(taintsOf(kube, "n1")).toEqual([boot, gpu]);
+  });
+
+  it("re-reads and retries when the Node changed between its read and its write", async () => {
+    const kube = cluster();
+    kube.pods.push(calicoPod("n1", true));
+    kube.failNext("setNodeTaints", new KubeApiError("the object has been modified", 409, "Conflict"));
+    await runOp(bootTaintRemoveOp(["n1"], TAINT, GATES), kubeCtx(kube));
+    expect(taintsOf(kube, "n1")).toEqual([gpu]);
+    expect(kube.calls.filter((c) => c.method === "setNodeTaints")).toHaveLength(2);
   });
 
   it("is harmless when run twice", async () => {

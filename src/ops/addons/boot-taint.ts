@@ -4,10 +4,13 @@
  * between is never lost. boot-taint-wait: polls until a waiting node is ready (bounded; fails after).
  */
 import { bootTaintNodes, type ReadinessFacts, type TaintGates } from "../../addons/readiness.js";
-import type { KubeApi } from "../../infra/kube-types.js";
+import { KubeApiError, type KubeApi } from "../../infra/kube-types.js";
 import { pollUntil } from "../etcd/steps.js";
 import { command, sequenceOp, type Op } from "../types.js";
 import { kubeOf } from "./kube.js";
+
+/** How often a taint write that lost a race (409) is re-read and retried. */
+const CONFLICT_RETRIES = 5;
 
 /** How long boot-taint-wait polls before it fails (the next pass looks again). */
 export const BOOT_TAINT_WAIT_MS = 300_000;
@@ -43,17 +46,25 @@ export function bootTaintRemoveOp(nodes: readonly string[], taintKey: string, ga
     nodes.map((node) =>
       command("remove-boot-taint", node, async (ctx) => {
         const kube = kubeOf(ctx);
-        const facts = await readFacts(kube, gates);
-        const n = facts.nodes[node];
-        if (!n || !n.taints.some((t) => t.key === taintKey)) return; // gone or already lifted
-        if (!bootTaintNodes(taintKey, { ...facts, nodes: { [node]: n } }, gates).ready.includes(node)) {
-          throw new Error(`${node} is no longer ready for its boot taint to be lifted; the next pass looks again`);
+        // The kubelet and node controller write a starting Node often: on a conflict, read and judge again.
+        for (let attempt = 1; ; attempt++) {
+          const facts = await readFacts(kube, gates);
+          const n = facts.nodes[node];
+          if (!n || !n.taints.some((t) => t.key === taintKey)) return; // gone or already lifted
+          if (!bootTaintNodes(taintKey, { ...facts, nodes: { [node]: n } }, gates).ready.includes(node)) {
+            throw new Error(`${node} is no longer ready for its boot taint to be lifted; the next pass looks again`);
+          }
+          try {
+            await kube.setNodeTaints(
+              node,
+              n.taints.filter((t) => t.key !== taintKey),
+              n.resourceVersion,
+            );
+            return;
+          } catch (err) {
+            if (!(err instanceof KubeApiError && err.status === 409) || attempt >= CONFLICT_RETRIES) throw err;
+          }
         }
-        await kube.setNodeTaints(
-          node,
-          n.taints.filter((t) => t.key !== taintKey),
-          n.resourceVersion,
-        );
       }),
     ),
   );
