@@ -171,7 +171,9 @@ export class Compute extends Construct {
           metadata: { ...metadataFor(props, placement), kind: node.kind, ...(node.rack ? { rack: node.rack } : {}) },
           tags: tagsFor(props, placement),
           timeouts,
-          lifecycle: { replaceTriggeredBy: [trigger] },
+          // A bare reference: cdktf renders a construct here as "${…}", which Terraform's JSON syntax
+          // refuses in replace_triggered_by ("Invalid character"), as it does in depends_on.
+          lifecycle: { replaceTriggeredBy: [`${RebuildTrigger.tfResourceType}.${trigger.friendlyUniqueId}`] },
         });
         if (etcd) new ComputeVolumeAttachV2(this, `${nid}-etcd-attach`, { instanceId: server.id, volumeId: etcd.id });
         this.servers.push({ node, server });

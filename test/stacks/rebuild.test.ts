@@ -37,7 +37,7 @@ describe("rebuild triggers", () => {
       k.startsWith("compute_general-2_"),
     )![1];
     expect((server.lifecycle as { replace_triggered_by: string[] }).replace_triggered_by).toEqual([
-      `\${terraform_data.${id}}`,
+      `terraform_data.${id}`,
     ]);
     expect(after.resource.openstack_networking_port_v2).toEqual(before.resource.openstack_networking_port_v2);
   });
@@ -67,7 +67,7 @@ describe("rebuild triggers", () => {
       const node = id.replace(/^compute_/, "").replace(/_[0-9A-F]+$/, "");
       const triggers = (s.lifecycle as { replace_triggered_by: string[] }).replace_triggered_by;
       expect(triggers).toHaveLength(1);
-      expect(triggers[0]).toMatch(new RegExp(`^\\$\\{terraform_data\\.compute_${node}-rebuild_[0-9A-F]+\\}$`));
+      expect(triggers[0]).toMatch(new RegExp(`^terraform_data\\.compute_${node}-rebuild_[0-9A-F]+$`));
     }
   });
 
