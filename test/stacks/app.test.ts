@@ -81,11 +81,12 @@ function credentialLike(tf: TfJson): string[] {
 describe("identity and outputs", () => {
   const tf = synth(exampleInventory());
 
-  it("configures the provider by cloud name and region only; no credential anywhere", () => {
+  it("configures the provider by cloud name, region and auth URL only; no credential anywhere", () => {
     const [main, ...aliases] = tf.provider.openstack;
     expect(main).toEqual({
       cloud: "example",
       region: "RegionOne",
+      auth_url: "https://keystone.example.com:5000/v3",
       tenant_name: "k8s-example",
       project_domain_id: "default",
     });
@@ -141,7 +142,9 @@ describe("identity and outputs", () => {
     const inv = exampleInventory();
     delete inv.keystone;
     const t = synth(inv);
-    expect(t.provider.openstack).toEqual([{ cloud: "example", region: "RegionOne" }]);
+    expect(t.provider.openstack).toEqual([
+      { cloud: "example", region: "RegionOne", auth_url: "https://keystone.example.com:5000/v3" },
+    ]);
     expect(Object.keys(t.resource).filter((k) => k.startsWith("openstack_identity_"))).toEqual([]);
     expect(Object.keys(t.output).sort()).toEqual(["api_endpoint", "nodes"]);
   });
