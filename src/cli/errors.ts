@@ -62,6 +62,10 @@ export function describeError(err: unknown): { code: number; lines: string[] } {
   if (err instanceof OperationFailedError) return { code: EXIT.failed, lines: [`failed: ${err.message}`] };
   if (err instanceof Error && err.name === "CommandError")
     return { code: EXIT.failed, lines: [`failed: ${err.message}`] };
+  // A bundle that is missing or fails its checksum is the inventory's to fix (by name, so the CLI
+  // does not import the add-ons domain).
+  if (err instanceof Error && err.name === "AddonSourceError")
+    return { code: EXIT.user, lines: [`error: ${err.message}`] };
   const e = err instanceof Error ? err : new Error(String(err));
   return {
     code: EXIT.internal,

@@ -76,7 +76,7 @@ export interface KubeStatus {
   readonly ready: boolean;
   /** Why the API could not be read (connection refused, TLS, timeout …). */
   readonly error?: string;
-  /** kube-system/default ServiceAccount exists: the controller manager works. */
+  /** The default/default ServiceAccount exists: the controller manager works. */
   readonly defaultServiceAccount: boolean;
   /** Registered Nodes by name. */
   readonly nodes: Readonly<Record<string, KubeNode>>;
