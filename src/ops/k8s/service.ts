@@ -57,10 +57,18 @@ export function apiserverReadyScript(): string {
   );
 }
 
-/** Waits until the node's apiserver answers /readyz ok (or the node has no curl to ask with). */
+/**
+ * Waits until the node's apiserver answers /readyz ok. A node without curl cannot ask its own
+ * apiserver; then the API endpoint yagura uses is asked instead, when this pass has a client.
+ */
 export async function waitApiserverReady(ctx: OpContext, node: string, timeoutMs = APISERVER_READY_TIMEOUT_MS) {
   await pollUntil(ctx, `kube-apiserver on ${node} ready`, timeoutMs, async () => {
     const out = (await ctx.shell.run(node, apiserverReadyScript())).trim();
-    return out === "ok" || out === "no-curl" ? true : `readyz answered ${JSON.stringify(out.slice(0, 200))}`;
+    if (out === "no-curl") {
+      if (!ctx.kube) return true;
+      const r = await ctx.kube.readyz();
+      return r.ok ? true : `the API endpoint's readyz answered ${JSON.stringify(r.body.slice(0, 200))}`;
+    }
+    return out === "ok" ? true : `readyz answered ${JSON.stringify(out.slice(0, 200))}`;
   });
 }
