@@ -123,6 +123,21 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
 
   // 5. remove a member that no control-plane node claims.
   const claimed = new Set(cps.map((n) => memberOf(status, n)?.id).filter((x): x is string => x !== undefined));
+  // An inventory that drops half or more of the voters at once is refused as a whole, even though
+  // each single removal would keep quorum: it is far more often a mistake (a wrong file, a pool
+  // count typo) than a plan, and `yagura apply` carries a real shrink out step by step.
+  const voters = votingMembers(status.etcd);
+  const unclaimedVoters = voters.filter((m) => !claimed.has(m.id));
+  if (unclaimedVoters.length > 0 && unclaimedVoters.length * 2 >= voters.length) {
+    return {
+      phase: "etcd-maintenance-aborted",
+      ops: [],
+      message:
+        `the inventory drops ${unclaimedVoters.length} of ${voters.length} etcd voters at once ` +
+        `(${unclaimedVoters.map(label).join(", ")}): half or more of the control plane is never removed in one change; ` +
+        `check the inventory, or shrink in steps with yagura plan/apply`,
+    };
+  }
   for (const m of members) {
     if (claimed.has(m.id)) continue;
     const what = `removing member ${label(m)} (not in the control plane)`;

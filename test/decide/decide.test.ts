@@ -282,6 +282,14 @@ const cases: Case[] = [
     message: /not in sync: cp3/,
   },
   {
+    name: "inventory dropping half or more of the voters at once is refused",
+    spec: testSpec(1),
+    status: (b) => b.provisioned().etcd().foreignMember("cp2", "10.79.0.12").foreignMember("cp3", "10.79.0.13").build(),
+    phase: "etcd-maintenance-aborted",
+    ops: [],
+    message: /drops 2 of 3 etcd voters at once \(cp2, cp3\).*yagura plan\/apply/,
+  },
+  {
     name: "learner added for a node with stale data",
     spec: s4,
     status: (b) => b.provisioned().etcd(["cp1", "cp2", "cp3"]).data("cp4", true).build(),
