@@ -104,11 +104,10 @@ export function k8sCertPlan(spec: ClusterSpec, opts: CertPlanOptions = {}): Cert
   }
   out.push(
     { ca: "etcd-client", request: client(K8S_CERT.apiserverEtcdClient, "kube-apiserver-etcd-client") },
-    // system:masters needs no RBAC binding, so the apiserver can reach kubelets before RBAC objects exist.
-    {
-      ca: "kubernetes",
-      request: client(K8S_CERT.apiserverKubeletClient, "kube-apiserver-kubelet-client", "system:masters"),
-    },
+    // No group: the API rung binds this user to nodes/proxy, stats, log, spec and metrics only
+    // (src/ops/kube/rbac.ts). Bootstrap does not need the apiserver to reach kubelets; logs and exec
+    // work once that binding exists, and a leaked key is not cluster-admin.
+    { ca: "kubernetes", request: client(K8S_CERT.apiserverKubeletClient, "kube-apiserver-kubelet-client") },
     { ca: "front-proxy", request: client(K8S_CERT.frontProxyClient, "front-proxy-client") },
     { ca: "kubernetes", request: client(K8S_CERT.controllerManager, "system:kube-controller-manager") },
     { ca: "kubernetes", request: client(K8S_CERT.scheduler, "system:kube-scheduler") },
