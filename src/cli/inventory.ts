@@ -3,7 +3,7 @@ import { stringify } from "yaml";
 import { loadInventory, type LoadResult } from "../inventory/load.js";
 import { formatProblem } from "../inventory/problem.js";
 import { clusterSpec, type ClusterSpec } from "../cluster/spec.js";
-import { readStackNodes, StackOutputsError, withStackNodes } from "../infra/stack-outputs.js";
+import { readStackApiEndpoint, readStackNodes, StackOutputsError, withStackNodes } from "../infra/stack-outputs.js";
 import { UserError } from "./errors.js";
 
 /** Loads ENV or throws a UserError listing every problem. */
@@ -30,7 +30,9 @@ export function requireClusterSpec(
   if (!spec.nodes.some((n) => n.managed)) return spec;
   try {
     const outputsFile = opts.stackOutputs ?? process.env.YAGURA_STACK_OUTPUTS;
-    return { ...withStackNodes(spec, readStackNodes(spec.env, { outputsFile })), file: spec.file };
+    const joined = withStackNodes(spec, readStackNodes(spec.env, { outputsFile }));
+    const apiEndpoint = readStackApiEndpoint(spec.env, { outputsFile });
+    return { ...joined, ...(apiEndpoint !== undefined ? { apiEndpoint } : {}), file: spec.file };
   } catch (err) {
     if (err instanceof StackOutputsError) throw new UserError(err.message, err.details);
     throw err;

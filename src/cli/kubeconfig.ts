@@ -25,7 +25,13 @@ export function registerKubeconfigCommand(program: Command): void {
       });
       const { paths } = session(s);
       mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-      await writeAdminKubeconfig(s, openPki(paths.pkiDir), paths.kubeconfig, new Date());
+      await writeAdminKubeconfig(
+        s,
+        openPki(paths.pkiDir),
+        paths.kubeconfig,
+        new Date(),
+        s.apiEndpoint !== undefined ? { apiEndpoint: s.apiEndpoint } : {},
+      );
       console.log(paths.kubeconfig);
     });
 }

@@ -35,6 +35,8 @@ export interface ClusterSpec {
   readonly env: string;
   readonly inventory: Inventory;
   readonly nodes: readonly NodeSpec[];
+  /** The API load balancer's address, from the stack's `api_endpoint` output (loadbalancer type only). */
+  readonly apiEndpoint?: string;
 }
 
 /** Expands the inventory's pools and static nodes into NodeSpecs, in inventory order. */

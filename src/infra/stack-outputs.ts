@@ -91,15 +91,43 @@ export function readStackNodes(env: string, opts: { outputsFile?: string; projec
 
 /** Finds the nodes value in a tfstate, a `terraform output -json` or a cdktf outputs file. */
 function pickNodes(doc: unknown, env: string): unknown {
+  const v = pickOutput(doc, env, "nodes");
+  return Array.isArray(v) ? v : undefined;
+}
+
+/** Finds one output's value in any of the three layouts. */
+function pickOutput(doc: unknown, env: string, name: string): unknown {
   const o = doc as Record<string, unknown> | null;
   if (!o || typeof o !== "object") return undefined;
   const outputs = (o.outputs ?? o) as Record<string, unknown>; // tfstate keeps them under "outputs"
-  const nodes = outputs.nodes as { value?: unknown } | unknown[] | undefined;
-  if (Array.isArray(nodes)) return nodes;
-  if (nodes && typeof nodes === "object" && "value" in nodes) return nodes.value;
+  const out = outputs[name] as { value?: unknown } | undefined;
+  if (Array.isArray(out)) return out;
+  if (out && typeof out === "object" && "value" in out) return out.value;
   const perStack = o[env] as Record<string, unknown> | undefined; // cdktf --outputs-file groups by stack
-  if (perStack && typeof perStack === "object" && Array.isArray(perStack.nodes)) return perStack.nodes;
+  if (perStack && typeof perStack === "object" && name in perStack) return perStack[name];
   return undefined;
+}
+
+const apiEndpointSchema = z.object({ type: z.string(), address: z.string().min(1), port: z.number().optional() });
+
+/**
+ * The API load balancer's address from the stack's `api_endpoint` output, or undefined when the
+ * stack has none or its endpoint is not a load balancer (`local-proxy` names a node, which the
+ * reconciler derives itself). Read after readStackNodes, which reports a missing or broken file.
+ */
+export function readStackApiEndpoint(
+  env: string,
+  opts: { outputsFile?: string; projectDir?: string } = {},
+): string | undefined {
+  const file = opts.outputsFile ?? localStatePath(env, opts.projectDir);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return undefined;
+  }
+  const parsed = apiEndpointSchema.safeParse(pickOutput(doc, env, "api_endpoint"));
+  return parsed.success && parsed.data.type === "loadbalancer" ? parsed.data.address : undefined;
 }
 
 /**

@@ -37,6 +37,7 @@ export function session(spec: ClusterSpec, o: SessionOptions = {}) {
         prepareMaterial(spec, dir, now, {
           scope: o.scope ?? "all",
           ...(o.inventoryFile ? { inventoryFile: o.inventoryFile } : {}),
+          ...(spec.apiEndpoint !== undefined ? { apiEndpoint: spec.apiEndpoint } : {}),
         }),
       ),
     open(material: Material): PassIO {

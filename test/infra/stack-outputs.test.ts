@@ -5,7 +5,16 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { loadInventory } from "../../src/inventory/load.js";
 import { clusterSpec } from "../../src/cluster/spec.js";
-import { localStatePath, readStackNodes, withStackNodes, type StackNode } from "../../src/infra/stack-outputs.js";
+import {
+  localStatePath,
+  readStackApiEndpoint,
+  readStackNodes,
+  withStackNodes,
+  type StackNode,
+} from "../../src/infra/stack-outputs.js";
+import { k8sCertPlan, apiserverSANs } from "../../src/k8s/certs.js";
+import { externalApiUrl } from "../../src/k8s/desired.js";
+import { requireClusterSpec } from "../../src/cli/inventory.js";
 
 const example = () => {
   const r = loadInventory("example");
@@ -36,6 +45,39 @@ describe("stack outputs as the node source", () => {
     const nodes = readStackNodes("example", { projectDir: d });
     const spec = withStackNodes(example(), nodes);
     expect(spec.nodes.map((n) => n.serverId)).toEqual(deployed().map((n) => n.serverId));
+  });
+
+  it("takes the API load balancer's address from api_endpoint, in every layout, and only for a load balancer", () => {
+    const d = dir();
+    const lb = { type: "loadbalancer", address: "203.0.113.10", port: 6443 };
+    writeFileSync(
+      localStatePath("example", d),
+      JSON.stringify({ version: 4, outputs: { nodes: { value: deployed() }, api_endpoint: { value: lb } } }),
+    );
+    expect(readStackApiEndpoint("example", { projectDir: d })).toBe("203.0.113.10");
+    const tf = join(d, "tf.json");
+    writeFileSync(tf, JSON.stringify({ nodes: { value: deployed() }, api_endpoint: { sensitive: false, value: lb } }));
+    expect(readStackApiEndpoint("example", { outputsFile: tf })).toBe("203.0.113.10");
+    const cdk = join(d, "cdk.json");
+    writeFileSync(cdk, JSON.stringify({ example: { nodes: deployed(), api_endpoint: lb } }));
+    expect(readStackApiEndpoint("example", { outputsFile: cdk })).toBe("203.0.113.10");
+    // local-proxy names a node the reconciler derives itself; no output at all is no endpoint.
+    writeFileSync(
+      cdk,
+      JSON.stringify({ example: { nodes: deployed(), api_endpoint: { ...lb, type: "local-proxy" } } }),
+    );
+    expect(readStackApiEndpoint("example", { outputsFile: cdk })).toBeUndefined();
+    writeFileSync(cdk, JSON.stringify({ example: { nodes: deployed() } }));
+    expect(readStackApiEndpoint("example", { outputsFile: cdk })).toBeUndefined();
+    // The CLI's spec carries it, so the material, the certificates and the kubeconfig use it.
+    writeFileSync(tf, JSON.stringify({ nodes: { value: deployed() }, api_endpoint: { value: lb } }));
+    expect(requireClusterSpec("example", { stackOutputs: tf }).apiEndpoint).toBe("203.0.113.10");
+    // What the endpoint changes downstream: the apiservers' SANs and the URL clients use.
+    const spec = { ...example(), apiEndpoint: "203.0.113.10" };
+    const cp = spec.nodes.find((n) => n.role === "control-plane")!;
+    expect(apiserverSANs(spec, cp, { apiEndpoint: spec.apiEndpoint }).ipAddresses).toContain("203.0.113.10");
+    expect(k8sCertPlan(spec, { apiEndpoint: spec.apiEndpoint }).length).toBeGreaterThan(0);
+    expect(externalApiUrl(spec, spec.apiEndpoint)).toBe("https://203.0.113.10:6443");
   });
 
   it("reads terraform output -json and cdktf --outputs-file shapes", () => {
