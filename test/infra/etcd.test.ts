@@ -170,10 +170,9 @@ describe("etcd admin", () => {
         await viaLearner.close();
       }
       await retry(() => admin.promote(learner.id), /in sync|not ready|learner/i);
-      expect((await admin.members()).find((m) => m.id === learner.id)).toMatchObject({
-        name: "etcd4",
-        isLearner: false,
-      });
+      // The answering member's list may trail the promotion the leader just committed (see settledMembers).
+      const promoted = await settledMembers((m) => m.some((x) => x.id === learner.id && !x.isLearner));
+      expect(promoted.find((m) => m.id === learner.id)).toMatchObject({ name: "etcd4", isLearner: false });
       await admin.remove(learner.id);
       expect(await settledMembers((m) => m.every((x) => x.id !== learner.id))).toHaveLength(3);
     } catch (err) {
