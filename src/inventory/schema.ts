@@ -5,11 +5,13 @@
  * and the reconciler read.
  */
 import { z } from "zod";
+import { addonBundleSchema, addonsSchema, ADDON_BUNDLES } from "./schema-addons.js";
+import { duration, reconcilerSchema } from "./schema-reconciler.js";
+
+export { addonBundleSchema, ADDON_BUNDLES } from "./schema-addons.js";
 
 /** Kubernetes versions yagura renders configuration for (inclusive, minor versions). */
 export const SUPPORTED_KUBERNETES = { min: [1, 24], max: [1, 37] } as const;
-
-const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, "must be a duration such as 30s, 5m, 2h or 30d");
 
 const labels = z.record(z.string(), z.string()).default({});
 
@@ -102,26 +104,6 @@ const artifactSchema = z
     sha256: z.string(),
   })
   .strict();
-
-/** An upstream add-on manifest bundle, pinned by version and sha256. */
-export const addonBundleSchema = z
-  .object({
-    version: z.string(),
-    sha256: z.string(),
-    /** A file path relative to the inventory file, or an http(s) URL. */
-    source: z.string(),
-  })
-  .strict();
-
-/** The upstream bundles yagura can apply, in the order their names appear in the inventory docs. */
-export const ADDON_BUNDLES = [
-  "tigera-operator",
-  "openstack-cloud-controller-manager",
-  "cinder-csi",
-  "k8s-keystone-auth",
-  "nfs-csi",
-  "coredns",
-] as const;
 
 /** Component binaries yagura installs; each needs a version and a sha256. */
 export const COMPONENT_BINARIES = [
@@ -279,23 +261,7 @@ export const inventorySchema = z
       })
       .strict()
       .default({}),
-    addons: z
-      .object({
-        /** Delete objects yagura applied before and no longer renders. */
-        prune: z.boolean().default(false),
-        bundles: z
-          .object(
-            Object.fromEntries(ADDON_BUNDLES.map((b) => [b, addonBundleSchema.optional()])) as {
-              [K in (typeof ADDON_BUNDLES)[number]]: z.ZodOptional<typeof addonBundleSchema>;
-            },
-          )
-          .strict()
-          .default({}),
-        /** JSON file `{id, secret}` of the cloud.conf application credential when the stack outputs lack it. */
-        cloudCredentialFile: z.string().optional(),
-      })
-      .strict()
-      .default({}),
+    addons: addonsSchema,
     ssh: z
       .object({
         user: z.string().default("root"),
@@ -305,42 +271,7 @@ export const inventorySchema = z
       })
       .strict()
       .default({}),
-    reconciler: z
-      .object({
-        maxConcurrentUpdates: z.number().int().min(1).default(3),
-        watchInterval: duration.default("5m"),
-        /** Renew a certificate this long before it expires. */
-        certRenewBefore: duration.default("30d"),
-        backup: z
-          .object({
-            schedule: duration.default("15m"),
-            retention: z.number().int().min(1).default(16),
-            dir: z.string().optional(),
-            /** Copy each verified snapshot to S3-compatible object storage (Swift's S3 API, any S3). */
-            upload: z
-              .object({
-                kind: z.literal("s3"),
-                /** The S3 API's base URL; buckets are addressed path-style (`<endpoint>/<bucket>/<key>`). */
-                endpoint: z.string(),
-                bucket: z.string(),
-                /** SigV4 signing region (Swift's S3 API accepts any; Ceph RGW and AWS check it). */
-                region: z.string().default("us-east-1"),
-                /** Key prefix inside the bucket, e.g. `prod/`. */
-                prefix: z.string().default(""),
-                /** Names of the environment variables holding the credentials (never the credentials). */
-                accessKeyIdEnv: z.string().default("YAGURA_S3_ACCESS_KEY_ID"),
-                secretAccessKeyEnv: z.string().default("YAGURA_S3_SECRET_ACCESS_KEY"),
-                /** Snapshots kept in the bucket; defaults to `retention`. */
-                retention: z.number().int().min(1).optional(),
-              })
-              .strict()
-              .optional(),
-          })
-          .strict()
-          .default({}),
-      })
-      .strict()
-      .default({}),
+    reconciler: reconcilerSchema,
     lab: z
       .object({
         /** Bridge the lab nodes hang off; its address is the first of the node subnet. */
