@@ -133,7 +133,13 @@ describe.skipIf(skip !== undefined)("drift repaired by reconcile --watch (real s
     expect(put.code, put.out).toBe(0);
     await repaired(
       "a wiped etcd member on node2",
-      () => node("10.85.0.12", "sv -w 10 down /etc/service/etcd && rm -rf /var/lib/etcd/member"),
+      // The data goes first (one rename), so no pass can see "stopped, data present" and start the
+      // member between the stop and the wipe; the watch runs while the test injects.
+      () =>
+        node(
+          "10.85.0.12",
+          "mv /var/lib/etcd/member /var/lib/etcd/wiped-85 && sv -w 10 down /etc/service/etcd && rm -rf /var/lib/etcd/wiped-85",
+        ),
       ["etcd-remove-member", "etcd-add-member", "etcd-promote"],
     );
     const got = etcdctl(state, ENV, [ALL[1]!], ["get", "before-wipe-85", "--print-value-only", "--consistency=s"]);

@@ -6,16 +6,16 @@
 import { command, parallelCommand, sequenceOp, type Op } from "../types.js";
 import type { EtcdNodeDesired } from "./desired.js";
 import { clientURL } from "./layout.js";
-import { pollUntil, restartEtcd, startEtcd, withAdmin } from "./steps.js";
+import { pollUntil, restartEtcd, startExistingEtcd, withAdmin } from "./steps.js";
 
-/** Starts etcd on stopped members. */
+/** Starts etcd on stopped members (each must still hold its data). */
 export function etcdStartOp(targets: readonly EtcdNodeDesired[]): Op {
   const byName = new Map(targets.map((t) => [t.node.name, t]));
   const names = [...byName.keys()];
   return sequenceOp("etcd-start", names, [
     parallelCommand("start-etcd", names, async (ctx, node) => {
       const t = byName.get(node)!;
-      await startEtcd(ctx, node, t.supervisor, t.fingerprint);
+      await startExistingEtcd(ctx, node, t.supervisor, t.fingerprint);
     }),
   ]);
 }

@@ -15,6 +15,26 @@ export async function startEtcd(ctx: OpContext, node: string, sup: Supervisor, f
   await recordFingerprint(ctx, node, fingerprint);
 }
 
+/**
+ * Starts a stopped member that should still hold its data, refusing in the same round trip when
+ * the data is gone: etcd would otherwise rejoin under the old member id with an empty log, which
+ * Raft's safety assumes never happens. The next pass sees the wiped member and replaces it.
+ */
+export async function startExistingEtcd(
+  ctx: OpContext,
+  node: string,
+  sup: Supervisor,
+  fingerprint: string,
+): Promise<void> {
+  await ctx.shell.run(node, "sh -s", {
+    stdin:
+      `set -e\nif [ ! -d ${shq(ETCD.memberDir)} ]; then ` +
+      `echo ${shq(`${ETCD.memberDir} is gone since this pass observed it: not starting etcd on ${node} (the next pass removes and re-adds the member)`)} >&2; exit 3; fi\n` +
+      sup.startScript(ETCD.component),
+  });
+  await recordFingerprint(ctx, node, fingerprint);
+}
+
 /** Restarts etcd and records the new fingerprint. */
 export async function restartEtcd(ctx: OpContext, node: string, sup: Supervisor, fingerprint: string): Promise<void> {
   await ctx.shell.run(node, "sh -s", { stdin: sup.restartScript(ETCD.component) });
