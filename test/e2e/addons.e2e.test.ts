@@ -22,25 +22,19 @@ import type { KubeApi } from "../../src/infra/kube-types.js";
 import { loadInventory } from "../../src/inventory/load.js";
 import { labDown, labUp } from "../../src/lab/index.js";
 import { addonInventoryLines, readyListenerCommand, standInCniBundle } from "./addons-lab.js";
-import { cli, e2eSkipReason, onNode, opsOf } from "./helpers.js";
+import { cli, onNode, opsOf } from "./helpers.js";
 import {
   binaryChecksums,
   binaryVersion,
   bridgeCniConfig,
   endpointFromKubeconfig,
   k8sLabInventoryText,
-  missingBinaries,
+  kubeE2eSkipReason,
   type K8sLabNode,
 } from "./k8s-lab.js";
 
 const BIN = process.env["YAGURA_KUBE_BIN_DIR"];
-const skip =
-  e2eSkipReason()?.replace(/^etcd e2e/, "add-ons e2e") ??
-  (BIN === undefined || BIN === ""
-    ? "add-ons e2e skipped: YAGURA_KUBE_BIN_DIR is not set (a directory holding kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kube-proxy)"
-    : missingBinaries(BIN)
-      ? `add-ons e2e skipped: YAGURA_KUBE_BIN_DIR: ${missingBinaries(BIN)}`
-      : undefined);
+const skip = kubeE2eSkipReason("add-ons e2e", BIN);
 if (skip) console.warn(skip);
 
 const ENV = "e84a";

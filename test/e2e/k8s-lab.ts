@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import type { KubeEndpoint } from "../../src/infra/kube-types.js";
 import { COMPONENT_BINARIES, type Taint } from "../../src/inventory/schema.js";
+import { e2eSkipReason } from "./helpers.js";
 
 /** One lab node of the test. */
 export interface K8sLabNode {
@@ -125,4 +126,17 @@ export function endpointFromKubeconfig(text: string): KubeEndpoint {
     certPem: pem(user["client-certificate-data"]),
     keyPem: pem(user["client-key-data"]),
   };
+}
+
+/**
+ * Why a lab e2e that runs the Kubernetes binaries cannot run here (`what` names it in the message),
+ * or undefined: the lab's own prerequisites first, then YAGURA_KUBE_BIN_DIR and its contents.
+ */
+export function kubeE2eSkipReason(what: string, bin = process.env["YAGURA_KUBE_BIN_DIR"]): string | undefined {
+  const lab = e2eSkipReason();
+  if (lab) return lab.replace(/^etcd e2e/, what);
+  if (bin === undefined || bin === "")
+    return `${what} skipped: YAGURA_KUBE_BIN_DIR is not set (a directory holding ${COMPONENT_BINARIES.join(", ")})`;
+  const missing = missingBinaries(bin);
+  return missing ? `${what} skipped: YAGURA_KUBE_BIN_DIR: ${missing}` : undefined;
 }
