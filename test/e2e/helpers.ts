@@ -142,3 +142,13 @@ export function onNode(stateRoot: string, env: string, address: string, command:
 export function opsOf(out: string): string[] {
   return [...out.matchAll(/^ {2}… (\S+) on /gm)].map((m) => m[1]!);
 }
+
+/** Polls `ok` every 250 ms until it holds or `ms` pass; returns whether it held. */
+export async function until(ms: number, ok: () => boolean | Promise<boolean>): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await ok()) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}

@@ -16,7 +16,7 @@ import { stateClient } from "../../src/state/etcd/client.js";
 import { etcdRecordWriter, readEtcdRecords } from "../../src/state/etcd/records.js";
 import { LostLeadershipError } from "../../src/state/index.js";
 import { stateKeys } from "../../src/state/location.js";
-import { e2eSkipReason, useLab } from "../e2e/helpers.js";
+import { e2eSkipReason, useLab, until } from "../e2e/helpers.js";
 import { newStateKey, startStateEtcd, stateEtcdSkipReason, type StateEtcd } from "./state-etcd.js";
 
 const base = e2eSkipReason() ?? stateEtcdSkipReason();
@@ -32,16 +32,6 @@ const LAB = {
   nodes: [["node1", "10.88.0.11"]] as [string, string][],
 };
 const TTL = 5;
-
-/** Polls `ok` every 250 ms until it holds or `ms` pass; returns whether it held. */
-async function until(ms: number, ok: () => boolean | Promise<boolean>): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await ok()) return true;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return false;
-}
 
 interface Watcher {
   readonly child: ChildProcess;

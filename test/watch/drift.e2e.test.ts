@@ -5,12 +5,12 @@
  * `yagura history` and in the watch's /metrics (`yagura_ops_total{op=…}`).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
 import { readRecords } from "../../src/run/records.js";
-import { cli, e2eSkipReason, etcdctl, onNode, useLab } from "../e2e/helpers.js";
+import { cli, e2eSkipReason, etcdctl, onNode, useLab, until } from "../e2e/helpers.js";
+import { freePort } from "../infra/etcd-server.js";
 
 const base = e2eSkipReason();
 const skip = base ? `watch drift e2e skipped: ${base}` : undefined;
@@ -24,25 +24,6 @@ const NODES: [string, string][] = [
   ["node3", "10.85.0.13"],
 ];
 const ALL = NODES.map(([, a]) => `https://${a}:2379`);
-
-const freePort = () =>
-  new Promise<number>((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-
-async function until(ms: number, ok: () => boolean | Promise<boolean>): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await ok()) return true;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return false;
-}
 
 describe.skipIf(skip !== undefined)("drift repaired by reconcile --watch (real sshd, runit, etcd)", () => {
   let child: ChildProcess | undefined;

@@ -5,13 +5,13 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
 import { labExec } from "../../src/lab/index.js";
 import { readRecords } from "../../src/run/records.js";
-import { e2eSkipReason, etcdctl, labInventoryText, useLab } from "../e2e/helpers.js";
+import { e2eSkipReason, etcdctl, labInventoryText, useLab, until } from "../e2e/helpers.js";
+import { freePort } from "../infra/etcd-server.js";
 
 const base = e2eSkipReason();
 const skip = base ? `watch e2e skipped: ${base}` : undefined;
@@ -27,27 +27,7 @@ const NODES: [string, string][] = [
 const LAB = { env: ENV, bridge: "ygbr81w", cidr: "10.81.0.0/24", nodes: NODES };
 const INVENTORY = labInventoryText(LAB);
 
-const freePort = () =>
-  new Promise<number>((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-
 const timeout = (ms: number) => new Promise<string>((r) => setTimeout(() => r("timeout"), ms));
-
-/** Polls `ok` every 250 ms until it holds or `ms` pass; returns whether it held. */
-async function until(ms: number, ok: () => boolean | Promise<boolean>): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await ok()) return true;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return false;
-}
 
 describe.skipIf(skip !== undefined)("reconcile --watch in the lab (real sshd, runit, etcd)", () => {
   let child: ChildProcess | undefined;
