@@ -51,6 +51,7 @@ const DISCOVERY: Record<string, unknown> = {
     ["nodes", "Node", false],
     ["serviceaccounts", "ServiceAccount", true],
     ["pods", "Pod", true],
+    ["configmaps", "ConfigMap", true],
   ]),
   "/apis/rbac.authorization.k8s.io/v1": resources("rbac.authorization.k8s.io/v1", [
     ["clusterroles", "ClusterRole", false],
