@@ -1,12 +1,15 @@
 /**
- * The step journal of `yagura apply`: one JSON line when an apply starts (its plan, the inventory's
- * hash), one per step state change, one when it ends. Like the op records, every append checks the
- * fencing token first, so an apply that lost the lock cannot write. An apply that stopped (crash,
- * SIGKILL) leaves a plan without an end: the next apply of the same inventory resumes it at the
- * first step not done, re-running a step that had started (every step is safe to run again).
+ * The step journal of `yagura apply`: one entry when an apply starts (its plan, the inventory's
+ * hash), one per step state change, one when it ends. The entries live where the environment's lock
+ * lives (a JournalStore of the state backend: the local jsonl file, or fenced keys in the state
+ * etcd), and like the op records every append is fenced, so an apply that lost the lock cannot
+ * write. An apply that stopped (crash, SIGKILL) leaves a plan without an end: the next apply of the
+ * same inventory, on this machine or another, resumes it at the first step not done, re-running a
+ * step that had started (every step is safe to run again).
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import type { PlanStep } from "./types.js";
 
 /** A step's state in the journal. */
@@ -50,7 +53,20 @@ export interface OpenApply {
   readonly last?: { readonly stepId: string; readonly status: StepStatus; readonly message?: string };
 }
 
-/** Reads the journal's lines (a torn last line after a crash is skipped). */
+/** Where the journal's entries are kept; each state backend has one, and only its holder appends. */
+export interface JournalStore {
+  /** Every entry, oldest first (a torn one after a crash is skipped). */
+  read(): Promise<JournalLine[]>;
+  /** Appends one entry; throws (writing nothing) when this holder no longer holds the environment. */
+  append(line: JournalLine): Promise<void>;
+}
+
+/** The journal file of an environment dir (the local backend's store). */
+export function journalPath(envDir: string): string {
+  return join(envDir, "rebuild-journal.jsonl");
+}
+
+/** Reads a journal file's lines (a torn last line after a crash is skipped). */
 export function readJournal(path: string): JournalLine[] {
   if (!existsSync(path)) return [];
   const out: JournalLine[] = [];
@@ -87,37 +103,36 @@ export function openApply(lines: readonly JournalLine[]): OpenApply | undefined 
   };
 }
 
-/** Appends to the journal, fenced by `check`. */
-export interface JournalWriter {
-  /** Records a new apply; returns its id. */
-  begin(inventorySha: string, steps: readonly PlanStep[]): string;
-  step(applyId: string, stepId: string, status: StepStatus, message?: string): void;
-  end(applyId: string, outcome: "completed" | "abandoned"): void;
+/** The local store: the jsonl file at `path` (0600); `check` throws when the lock is lost. */
+export function fileJournal(path: string, check: () => void): JournalStore {
+  return {
+    read: async () => readJournal(path),
+    async append(l) {
+      check();
+      appendFileSync(path, JSON.stringify(l) + "\n", { mode: 0o600 });
+    },
+  };
 }
 
-/** A writer on `path`; `check` throws when this process no longer holds the environment lock. */
-export function journalWriter(
-  path: string,
-  token: number,
-  check: () => void,
-  now: () => Date = () => new Date(),
-): JournalWriter {
-  const append = (l: JournalLine) => {
-    check();
-    appendFileSync(path, JSON.stringify(l) + "\n", { mode: 0o600 });
-  };
+/** Appends an apply's entries to a store, stamped with the holder's token. */
+export interface JournalWriter {
+  /** Records a new apply; resolves to its id. */
+  begin(inventorySha: string, steps: readonly PlanStep[]): Promise<string>;
+  step(applyId: string, stepId: string, status: StepStatus, message?: string): Promise<void>;
+  end(applyId: string, outcome: "completed" | "abandoned"): Promise<void>;
+}
+
+/** A writer on `store` for the holder of fencing token `token`. */
+export function journalWriter(store: JournalStore, token: number, now: () => Date = () => new Date()): JournalWriter {
   const at = () => now().toISOString();
   return {
-    begin(inventorySha, steps) {
+    async begin(inventorySha, steps) {
       const applyId = randomUUID();
-      append({ type: "plan", applyId, inventorySha, steps, at: at(), token });
+      await store.append({ type: "plan", applyId, inventorySha, steps, at: at(), token });
       return applyId;
     },
-    step(applyId, stepId, status, message) {
-      append({ type: "step", applyId, stepId, status, ...(message ? { message } : {}), at: at(), token });
-    },
-    end(applyId, outcome) {
-      append({ type: "end", applyId, outcome, at: at(), token });
-    },
+    step: (applyId, stepId, status, message) =>
+      store.append({ type: "step", applyId, stepId, status, ...(message ? { message } : {}), at: at(), token }),
+    end: (applyId, outcome) => store.append({ type: "end", applyId, outcome, at: at(), token }),
   };
 }

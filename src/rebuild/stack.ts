@@ -4,13 +4,20 @@
  * in the synthesized stack, so only that server is replaced (cdktf deploy takes no -replace),
  * one control-plane node at a time. Before running anything the step finds out whether it can:
  * no managed node in the step, or no OpenStack provider installed where Terraform looks, is
- * reported as skipped with the reason (it never reaches for the registry to find out).
+ * reported as skipped with the reason (it never reaches for the registry to find out). The stacks
+ * read each node's yagura-issued SSH host key from the PKI, so the commands run while the state
+ * backend lends it, with its directory in YAGURA_PKI_DIR.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { envPaths } from "../cluster/paths.js";
 import { PROJECT_DIR } from "../infra/stack-outputs.js";
+import type { WithPki } from "../state/types.js";
+
+/** The variable that names the PKI directory to the stacks (default there: the local `<state>/<env>/pki`). */
+export const PKI_DIR_VAR = "YAGURA_PKI_DIR";
 
 /** Outcome of a step that may not be possible here. */
 export type StepOutcome =
@@ -55,12 +62,15 @@ export function installedProvider(stackDir: string, env: NodeJS.ProcessEnv = pro
   return undefined;
 }
 
-/** Runs a command in the project directory; rejects with its output on a non-zero exit. */
-function run(argv: readonly string[], cwd: string): Promise<string> {
+/** Extra environment variables of a command. */
+export type ExecEnv = Readonly<Record<string, string>>;
+
+/** Runs a command in `cwd` with `extra` added to this process's environment; rejects with its output on a non-zero exit. */
+export function runCommand(argv: readonly string[], cwd: string, extra: ExecEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd,
-      env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_INPUT: "0" },
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_INPUT: "0", ...extra },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -78,8 +88,10 @@ function run(argv: readonly string[], cwd: string): Promise<string> {
 /** Options of the stack step. */
 export interface StackStepOptions {
   readonly projectDir?: string;
-  /** Runs a command (tests inject a recorder). */
-  readonly exec?: (argv: readonly string[], cwd: string) => Promise<string>;
+  /** Runs a command (tests inject a recorder). @default runCommand */
+  readonly exec?: (argv: readonly string[], cwd: string, env: ExecEnv) => Promise<string>;
+  /** Lends the PKI (the state backend holder's). @default the local `<state>/<env>/pki` in place */
+  readonly withPki?: WithPki;
 }
 
 /**
@@ -93,7 +105,7 @@ export async function stackStep(
   o: StackStepOptions = {},
 ): Promise<StepOutcome> {
   const project = o.projectDir ?? PROJECT_DIR;
-  const exec = o.exec ?? run;
+  const withPki: WithPki = o.withPki ?? ((fn) => fn(envPaths(env).pkiDir));
   if (managed.length === 0)
     return { kind: "skipped", message: "skipped: the environment has no managed nodes in this step" };
   const stackDir = join(project, "cdktf.out", "stacks", env);
@@ -105,11 +117,23 @@ export async function stackStep(
         `run \`cdktf deploy ${env}\` where the provider can be installed, then apply again`,
     };
   }
-  if (action === "deploy") {
-    await exec(["npx", "cdktf", "deploy", env, "--auto-approve"], project);
-    return { kind: "done", message: `cdktf deploy ${env}` };
-  }
-  await exec(["npx", "cdktf", "synth"], project);
+  return withPki(async (pkiDir) => {
+    const exec = (argv: readonly string[]) => (o.exec ?? runCommand)(argv, project, { [PKI_DIR_VAR]: pkiDir });
+    if (action === "deploy") {
+      await exec(["npx", "cdktf", "deploy", env, "--auto-approve"]);
+      return { kind: "done", message: `cdktf deploy ${env}` };
+    }
+    return replaceServers(stackDir, managed, exec);
+  });
+}
+
+/** Synthesizes the stack (the server ids are in it) and replaces exactly `managed`'s servers. */
+async function replaceServers(
+  stackDir: string,
+  managed: readonly string[],
+  exec: (argv: readonly string[]) => Promise<string>,
+): Promise<StepOutcome> {
+  await exec(["npx", "cdktf", "synth"]);
   const tf = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as Parameters<typeof replaceTargets>[0];
   const t = replaceTargets(tf, managed);
   const argv = [
@@ -121,6 +145,6 @@ export async function stackStep(
     ...t.replace.map((a) => `-replace=${a}`),
     ...t.target.map((a) => `-target=${a}`),
   ];
-  await exec(argv, project);
+  await exec(argv);
   return { kind: "done", message: argv.slice(2).join(" ") };
 }

@@ -145,9 +145,9 @@ export async function runStep(step: PlanStep, d: StepDeps): Promise<StepOutcome>
     d.env.spec.nodes.find((x) => x.name === n)?.managed ?? d.existing.find((x) => x.name === n)?.managed ?? false;
   switch (step.action) {
     case "stack-deploy":
-      return stackStep(d.env.spec.env, "deploy", step.nodes.filter(managed));
+      return stackStep(d.env.spec.env, "deploy", step.nodes.filter(managed), { withPki: d.env.session.withPki });
     case "stack-replace":
-      return stackStep(d.env.spec.env, "replace", step.nodes.filter(managed));
+      return stackStep(d.env.spec.env, "replace", step.nodes.filter(managed), { withPki: d.env.session.withPki });
     case "drain":
     case "uncordon":
       return withPass(d.env, d.existing, async (ctx) => {
@@ -156,12 +156,16 @@ export async function runStep(step: PlanStep, d: StepDeps): Promise<StepOutcome>
         const nodes = step.nodes.filter((n) => known.has(n));
         const absent = step.nodes.filter((n) => !known.has(n));
         const note = absent.length ? `; not registered with the API: ${absent.join(", ")}` : "";
+        const timing = { timeoutMs: d.drainTimeoutMs, sleep: ctx.sleep, now: ctx.now };
         if (step.action === "uncordon") {
-          await uncordonNodes(ctx.kube, nodes);
-          return done(`uncordoned ${nodes.join(", ") || "none"}${note}`);
+          await uncordonNodes(ctx.kube, nodes, timing);
+          return done(`uncordoned ${nodes.join(", ") || "none"} (Ready)${note}`);
         }
-        const r = await drainNodes(ctx.kube, nodes, { timeoutMs: d.drainTimeoutMs, sleep: ctx.sleep, now: ctx.now });
-        return done(`evicted ${r.evicted.length} pod(s), left ${r.left.length} (DaemonSet, mirror, finished)${note}`);
+        const r = await drainNodes(ctx.kube, nodes, timing);
+        const down = r.unconfirmed.length ? `; ${r.unconfirmed.length} evicted on a node whose kubelet is down` : "";
+        return done(
+          `cordoned ${nodes.join(", ") || "none"}, evicted ${r.evicted.length} pod(s), left ${r.left.length} (DaemonSet, mirror, finished)${down}${note}`,
+        );
       });
     case "etcd-leave":
       return withPass(d.env, d.existing, (ctx) => etcdLeave(ctx, d, step.nodes[0]!));

@@ -1,8 +1,10 @@
 /**
  * The default state backend: `.yagura/<env>/` on this machine (envPaths), with the lock file's
- * fencing token (run/lock.ts), records.jsonl (run/records.ts) and the PKI directory in place.
+ * fencing token (run/lock.ts), records.jsonl (run/records.ts), rebuild-journal.jsonl (the apply
+ * journal, rebuild/journal.ts) and the PKI directory in place.
  */
 import { envPaths } from "../cluster/paths.js";
+import { fileJournal, journalPath } from "../rebuild/journal.js";
 import { acquireLock } from "../run/lock.js";
 import { cancelUnfinished, readRecords, recordWriter } from "../run/records.js";
 import type { StateBackend, WithPki } from "./types.js";
@@ -29,6 +31,7 @@ export function localBackend(env: string, stateRoot?: string): StateBackend {
         release: () => lock.release(),
         records,
         withPki,
+        journal: fileJournal(journalPath(paths.dir), () => lock.check()),
         close: async () => lock.release(),
       };
     },

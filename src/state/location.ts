@@ -86,5 +86,6 @@ export function stateKeys(prefix: string, env: string) {
     leader: `${base}/leader`,
     records: `${base}/records/`,
     secrets: `${base}/secrets/`,
+    journal: `${base}/journal/`,
   } as const;
 }

@@ -4,6 +4,7 @@
  * directory (the default) and an etcd cluster shared by several yagura instances.
  */
 import { RefusedError } from "../cli/errors.js";
+import type { JournalStore } from "../rebuild/journal.js";
 import type { EnvLock } from "../run/lock.js";
 import type { OpRecord, RecordWriter } from "../run/records.js";
 
@@ -15,6 +16,8 @@ export interface StateHolder extends EnvLock {
   /** Records fenced by this holder's token. */
   readonly records: RecordWriter;
   readonly withPki: WithPki;
+  /** The step journal of `yagura apply`, fenced by this holder's token like the records. */
+  readonly journal: JournalStore;
   /** One line for people: who held it before and what was marked cancelled, if this took over. */
   readonly takeover?: string;
   /** Flushes pending writes, gives the lock up and closes connections. */

@@ -1,9 +1,13 @@
-/** The stack step finds out whether it can run (no network involved) and runs the right command lines. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+/**
+ * The stack step finds out whether it can run (no network involved), runs the right command lines,
+ * and hands the lent PKI directory to them as YAGURA_PKI_DIR (the stacks read host keys there).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { installedProvider, stackStep } from "../../src/rebuild/stack.js";
+import { envPaths } from "../../src/cluster/paths.js";
+import { installedProvider, PKI_DIR_VAR, runCommand, stackStep, type ExecEnv } from "../../src/rebuild/stack.js";
 
 describe("stackStep", () => {
   let project = "";
@@ -29,10 +33,13 @@ describe("stackStep", () => {
   };
   const recorder = () => {
     const calls: string[] = [];
+    const envs: ExecEnv[] = [];
     return {
       calls,
-      exec: async (argv: readonly string[]) => {
+      envs,
+      exec: async (argv: readonly string[], _cwd: string, env: ExecEnv) => {
         calls.push(argv.join(" "));
+        envs.push(env);
         return "";
       },
     };
@@ -69,5 +76,49 @@ describe("stackStep", () => {
       `terraform -chdir=${dir} apply -auto-approve -input=false -replace=openstack_compute_instance_v2.compute_gen-1_ABC ` +
         "-target=openstack_compute_instance_v2.compute_gen-1_ABC -target=terraform_data.compute_gen-1-rebuild_123",
     ]);
+  });
+
+  it("runs its commands while the PKI is lent, with the lent directory in YAGURA_PKI_DIR", async () => {
+    setup(true);
+    const r = recorder();
+    const lent = mkdtempSync(join(tmpdir(), "yagura-lent-pki-"));
+    const present: boolean[] = [];
+    let lends = 0;
+    const withPki = async <T>(fn: (dir: string) => Promise<T>): Promise<T> => {
+      lends++;
+      try {
+        return await fn(lent);
+      } finally {
+        rmSync(lent, { recursive: true, force: true });
+      }
+    };
+    const exec = async (argv: readonly string[], cwd: string, env: ExecEnv) => {
+      present.push(existsSync(env[PKI_DIR_VAR]!));
+      return r.exec(argv, cwd, env);
+    };
+    await stackStep("prod", "replace", ["gen-10"], { projectDir: project, exec, withPki });
+    expect(PKI_DIR_VAR).toBe("YAGURA_PKI_DIR");
+    expect(r.calls.map((c) => c.split(" ")[0])).toEqual(["npx", "terraform"]);
+    expect(r.envs).toEqual([{ YAGURA_PKI_DIR: lent }, { YAGURA_PKI_DIR: lent }]);
+    // One lending for synth and apply alike, and both ran before it ended.
+    expect(lends).toBe(1);
+    expect(present).toEqual([true, true]);
+    expect(existsSync(lent)).toBe(false);
+  });
+
+  it("without a lender, names the local PKI directory of the environment", async () => {
+    setup(true);
+    const r = recorder();
+    await stackStep("prod", "deploy", ["gen-1"], { projectDir: project, exec: r.exec });
+    expect(r.envs).toEqual([{ YAGURA_PKI_DIR: envPaths("prod").pkiDir }]);
+  });
+
+  it("the default runner gives the variable to the child process", async () => {
+    project = mkdtempSync(join(tmpdir(), "yagura-stack-run-"));
+    const out = await runCommand(["sh", "-c", `printf '%s' "$${PKI_DIR_VAR}"`], project, {
+      [PKI_DIR_VAR]: "/pki/lent here",
+    });
+    expect(out).toBe("/pki/lent here");
+    await expect(runCommand(["sh", "-c", "echo boom; exit 3"], project)).rejects.toThrow(/exited 3: boom/);
   });
 });

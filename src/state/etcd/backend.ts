@@ -1,6 +1,6 @@
 /**
  * The etcd state backend: leadership per environment (election.ts), records and PKI written only
- * through fenced transactions (fence.ts), the PKI sealed with the key from YAGURA_STATE_KEY. Several
+ * (and the apply journal, journal.ts) through fenced transactions (fence.ts), the PKI sealed with the key from YAGURA_STATE_KEY. Several
  * yagura instances on several machines can point at one store; exactly one leads each environment.
  */
 import type { IOperation } from "etcd3";
@@ -11,6 +11,7 @@ import type { StateBackend, StateHolder, WithPki } from "../types.js";
 import { stateClient } from "./client.js";
 import { campaign } from "./election.js";
 import { fencedTxn } from "./fence.js";
+import { etcdJournal } from "./journal.js";
 import { etcdRecordWriter, readEtcdRecords } from "./records.js";
 import { withSecretsDir, type SecretStore } from "./secrets.js";
 
@@ -85,6 +86,13 @@ export function etcdBackend(
         release: () => void close(),
         records,
         withPki: (fn) => withSecretsDir(secrets, fn, commit),
+        journal: etcdJournal({
+          client,
+          journalPrefix: keys.journal,
+          leaderKey: keys.leader,
+          token: lead.token,
+          checkLeader: check,
+        }),
         close,
         ...(prev || open.length > 0
           ? {
