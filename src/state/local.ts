@@ -4,7 +4,7 @@
  * journal, rebuild/journal.ts) and the PKI directory in place.
  */
 import { envPaths } from "../cluster/paths.js";
-import { fileJournal, journalPath } from "../rebuild/journal.js";
+import { fileJournal, journalPath, readJournal } from "../rebuild/journal.js";
 import { acquireLock } from "../run/lock.js";
 import { cancelUnfinished, readRecords, recordWriter } from "../run/records.js";
 import type { StateBackend, WithPki } from "./types.js";
@@ -36,6 +36,7 @@ export function localBackend(env: string, stateRoot?: string): StateBackend {
       };
     },
     readRecords: async () => readRecords(paths.records),
+    readJournal: async () => readJournal(journalPath(paths.dir)),
     readPki: withPki,
     close: async () => undefined,
   };

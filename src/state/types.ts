@@ -4,7 +4,7 @@
  * directory (the default) and an etcd cluster shared by several yagura instances.
  */
 import { RefusedError } from "../cli/errors.js";
-import type { JournalStore } from "../rebuild/journal.js";
+import type { JournalLine, JournalStore } from "../rebuild/journal.js";
 import type { EnvLock } from "../run/lock.js";
 import type { OpRecord, RecordWriter } from "../run/records.js";
 
@@ -41,6 +41,8 @@ export interface StateBackend {
   acquire(o?: AcquireOptions): Promise<StateHolder>;
   /** The op records, merged by id, oldest first. */
   readRecords(): Promise<OpRecord[]>;
+  /** The apply journal, oldest first (plan: is an interrupted apply open?). */
+  readJournal(): Promise<JournalLine[]>;
   /** The PKI for a command that changes nothing (plan, status): a copy whose changes are dropped. */
   readonly readPki: WithPki;
   close(): Promise<void>;

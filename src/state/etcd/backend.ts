@@ -11,7 +11,7 @@ import type { StateBackend, StateHolder, WithPki } from "../types.js";
 import { stateClient } from "./client.js";
 import { campaign } from "./election.js";
 import { fencedTxn } from "./fence.js";
-import { etcdJournal } from "./journal.js";
+import { etcdJournal, readEtcdJournal } from "./journal.js";
 import { etcdRecordWriter, readEtcdRecords } from "./records.js";
 import { withSecretsDir, type SecretStore } from "./secrets.js";
 
@@ -106,6 +106,7 @@ export function etcdBackend(
       return holder;
     },
     readRecords: () => readEtcdRecords(client, keys.records).catch(unreachable),
+    readJournal: () => readEtcdJournal(client, keys.journal).catch(unreachable),
     readPki,
     close: async () => client.close(),
   };
