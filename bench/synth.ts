@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { App } from "cdktf";
+import { expandNodes } from "../src/cluster/spec.js";
 import { loadInventory } from "../src/inventory/load.js";
+import { generateHostKey } from "../src/pki/host-keys.js";
 import type { Inventory } from "../src/inventory/schema.js";
 import { ClusterStack } from "../stacks/cluster-stack.js";
 import { withoutCreationStacks } from "../stacks/quiet-stacks.js";
@@ -51,13 +53,19 @@ interface Row {
 function run(nodes: number): Row {
   const inv = inventoryOf(nodes);
   const outdir = mkdtempSync(join(tmpdir(), "yagura-bench-"));
+  // Issued host keys in memory: the bench measures the stack, not key generation.
+  const hostKeys = new Map(
+    expandNodes(inv)
+      .filter((n) => n.managed)
+      .map((n) => [n.name, generateHostKey(n.name).publicKey]),
+  );
   try {
     // The same path as `cdktf synth` (stacks/app.ts): construction and synthesis without creation stacks.
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const app = withoutCreationStacks(() => {
       const a = new App({ outdir });
-      new ClusterStack(a, "bench", { env: "bench", inventory: inv });
+      new ClusterStack(a, "bench", { env: "bench", inventory: inv, hostKeys });
       return a;
     });
     const t1 = performance.now();

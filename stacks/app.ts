@@ -7,13 +7,15 @@ import { join } from "node:path";
 import { App } from "cdktf";
 import { DEFAULT_INVENTORY_DIR, loadInventory } from "../src/inventory/load.js";
 import type { Problem } from "../src/inventory/problem.js";
+import type { HostKey } from "../src/pki/host-keys.js";
 import { ClusterStack } from "./cluster-stack.js";
 import { InventoryInvalidError, SchemaMismatchError } from "./errors.js";
+import { publicHostKeys, stackHostKeys, writeHostKeyVars, type HostKeySource } from "./host-keys.js";
 import { checkStack, loadProviderSchema } from "./schema-check.js";
 import { withoutCreationStacks } from "./quiet-stacks.js";
 
 /** Options of {@link buildApp}. */
-export interface BuildAppOptions {
+export interface BuildAppOptions extends HostKeySource {
   /** Directory of inventory files. @default the project's inventory/ */
   readonly inventoryDir?: string;
   /** Where `synth` writes. @default "cdktf.out" (or what the CLI passes in CDKTF_OUTDIR) */
@@ -22,12 +24,14 @@ export interface BuildAppOptions {
 
 /** Builds the app; throws InventoryInvalidError listing every problem of every inventory. */
 export function buildApp(opts: BuildAppOptions = {}): { app: App; stacks: string[] } {
-  return withoutCreationStacks(() => build(opts));
+  const { app, stacks } = withoutCreationStacks(() => build(opts));
+  return { app, stacks: stacks.map((s) => s.env) };
 }
 
 /**
- * Builds and synthesizes the app (what `cdktf synth` runs), then checks every stack against the
- * provider schema so a mistake fails here, not at `terraform plan`. Returns the stack names.
+ * Builds and synthesizes the app (what `cdktf synth` runs), writes each stack's host-key variable
+ * file beside it, then checks every stack against the provider schema so a mistake fails here,
+ * not at `terraform plan`. Returns the stack names.
  */
 export function synthApp(opts: BuildAppOptions = {}): string[] {
   const { app, stacks } = withoutCreationStacks(() => {
@@ -36,22 +40,24 @@ export function synthApp(opts: BuildAppOptions = {}): string[] {
     return built;
   });
   const schema = loadProviderSchema();
-  for (const env of stacks) {
-    const json: unknown = JSON.parse(readFileSync(join(app.outdir, "stacks", env, "cdk.tf.json"), "utf8"));
+  for (const { env, keys } of stacks) {
+    const dir = join(app.outdir, "stacks", env);
+    writeHostKeyVars(dir, keys);
+    const json: unknown = JSON.parse(readFileSync(join(dir, "cdk.tf.json"), "utf8"));
     const findings = checkStack(json, schema);
     if (findings.length > 0) throw new SchemaMismatchError(env, findings);
   }
-  return stacks;
+  return stacks.map((s) => s.env);
 }
 
-function build(opts: BuildAppOptions): { app: App; stacks: string[] } {
+function build(opts: BuildAppOptions): { app: App; stacks: { env: string; keys: Map<string, HostKey> }[] } {
   const dir = opts.inventoryDir ?? DEFAULT_INVENTORY_DIR;
   const app = new App(opts.outdir === undefined ? {} : { outdir: opts.outdir });
   const files = readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort();
   const problems: Problem[] = [];
-  const stacks: string[] = [];
+  const stacks: { env: string; keys: Map<string, HostKey> }[] = [];
   for (const f of files) {
     const res = loadInventory(join(dir, f));
     if (!res.ok) {
@@ -59,8 +65,9 @@ function build(opts: BuildAppOptions): { app: App; stacks: string[] } {
       continue;
     }
     if (!res.inventory.openstack) continue; // a lab environment: nothing to create
-    new ClusterStack(app, res.env, { env: res.env, inventory: res.inventory });
-    stacks.push(res.env);
+    const keys = stackHostKeys(res.env, res.inventory, opts);
+    new ClusterStack(app, res.env, { env: res.env, inventory: res.inventory, hostKeys: publicHostKeys(keys) });
+    stacks.push({ env: res.env, keys });
   }
   if (problems.length > 0) throw new InventoryInvalidError(problems);
   return { app, stacks };

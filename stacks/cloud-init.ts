@@ -1,7 +1,7 @@
 /**
  * cloud-init user data per node: a typed view model computed here, rendered by the role's template
- * in templates/cloud-init/. The user data of a node never changes after creation unless its server
- * is meant to be replaced (Nova cannot change user data in place).
+ * in templates/cloud-init/. Nova cannot change user data in place, so the servers ignore later
+ * changes to it (see Compute): a new template reaches a node when its server is replaced.
  */
 import type { NodeSpec } from "../src/cluster/spec.js";
 import { renderTemplate } from "../src/templates/render.js";
@@ -12,12 +12,24 @@ export interface CloudInitView {
   readonly cluster: string;
   readonly env: string;
   readonly sshPublicKey: string;
+  /**
+   * The node's yagura-issued SSH host key, so a replaced server presents the key yagura pinned:
+   * the public line, and the private key as a YAML scalar (in a stack, a Terraform expression that
+   * JSON-encodes the sensitive variable's entry, so the key is not in the configuration).
+   */
+  readonly hostKey: HostKeyView;
   readonly kernelModules: readonly string[];
   readonly sysctls: readonly { key: string; value: string }[];
   /** Zero or one etcd data volume (control-plane VMs). */
   readonly etcdDisks: readonly { device: string }[];
   /** runcmd entries, each an argv list. */
   readonly commands: readonly (readonly string[])[];
+}
+
+/** How user data carries a host key. */
+export interface HostKeyView {
+  readonly publicKey: string;
+  readonly privateKeyScalar: string;
 }
 
 /** Kernel modules the container runtime and kube-proxy need. */
@@ -39,7 +51,7 @@ export const READY_MARKER = "/var/lib/yagura/cloud-init-ready";
  */
 export function cloudInitView(
   node: NodeSpec,
-  ctx: { cluster: string; env: string; sshPublicKey: string },
+  ctx: { cluster: string; env: string; sshPublicKey: string; hostKey: HostKeyView },
   etcdDevice?: string,
 ): CloudInitView {
   const etcdDisks = etcdDevice === undefined ? [] : [{ device: etcdDevice }];
@@ -67,6 +79,7 @@ export function cloudInitView(
     cluster: ctx.cluster,
     env: ctx.env,
     sshPublicKey: ctx.sshPublicKey,
+    hostKey: ctx.hostKey,
     kernelModules: KERNEL_MODULES,
     sysctls: SYSCTLS,
     etcdDisks,
@@ -74,7 +87,15 @@ export function cloudInitView(
   };
 }
 
-/** Renders a node's user data with its role's template. */
+/**
+ * Renders a node's user data with its role's template. Terraform would read `${` and `%{` in it as
+ * its own template syntax, so only CDKTF tokens (the volume's device, the host key's expression)
+ * may contain them.
+ */
 export function renderCloudInit(role: NodeSpec["role"], view: CloudInitView): string {
-  return renderTemplate(`cloud-init/${role}.yaml.hbs`, view);
+  const text = renderTemplate(`cloud-init/${role}.yaml.hbs`, view);
+  const bad = /[$%]\{/.exec(text.replace(/\$\{TfToken\[TOKEN\.\d+\]\}/g, ""));
+  if (bad)
+    throw new Error(`cloud-init for ${view.hostname} contains ${bad[0]}, which Terraform would interpolate`);
+  return text;
 }

@@ -21,6 +21,8 @@ export interface ClusterStackProps {
   readonly env: string;
   /** A validated inventory with an `openstack` section. */
   readonly inventory: Inventory;
+  /** The public half of every managed node's issued SSH host key (stacks/host-keys.ts). */
+  readonly hostKeys: ReadonlyMap<string, string>;
 }
 
 type Encapsulation = "None" | "IPIP" | "VXLAN";
@@ -125,6 +127,7 @@ export class ClusterStack extends TerraformStack {
       nodes,
       ports: ports.byNode,
       sshPublicKey: os.sshPublicKey,
+      hostKeys: props.hostKeys,
       dependsOn,
     });
     const api = new ApiEndpoint(this, "api", {

@@ -56,7 +56,7 @@ export async function checkDrift(spec: ClusterSpec, o: DriftOptions = {}): Promi
   try {
     // cdktf is large; only drift checks load it.
     const { synthesizeStack } = await import("./synth.js");
-    ({ dir: stackDir, statePath } = synthesizeStack(spec.env, spec.inventory, outdir));
+    ({ dir: stackDir, statePath } = synthesizeStack(spec.env, spec.inventory, outdir, o.stateRoot));
   } catch (err) {
     return {
       kind: "unknown",

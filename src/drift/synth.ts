@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App } from "cdktf";
 import type { Inventory } from "../inventory/schema.js";
+import { publicHostKeys, stackHostKeys, writeHostKeyVars } from "../../stacks/host-keys.js";
 import { ClusterStack } from "../../stacks/cluster-stack.js";
 import { withoutCreationStacks } from "../../stacks/quiet-stacks.js";
 import { checkStack, loadProviderSchema } from "../../stacks/schema-check.js";
@@ -20,17 +21,27 @@ export interface SynthesizedStack {
   readonly statePath?: string;
 }
 
-/** Synthesizes the stack of `env` under `outdir` (created 0700) and checks it against the provider schema. */
-export function synthesizeStack(env: string, inventory: Inventory, outdir: string): SynthesizedStack {
+/**
+ * Synthesizes the stack of `env` under `outdir` (created 0700) and checks it against the provider
+ * schema. The nodes' issued host keys come from the state under `stateRoot`, as for `cdktf synth`.
+ */
+export function synthesizeStack(
+  env: string,
+  inventory: Inventory,
+  outdir: string,
+  stateRoot?: string,
+): SynthesizedStack {
   mkdirSync(outdir, { recursive: true, mode: 0o700 });
+  const keys = stackHostKeys(env, inventory, stateRoot !== undefined ? { stateRoot } : {});
   withoutCreationStacks(() => {
     const app = new App({ outdir });
-    new ClusterStack(app, env, { env, inventory });
+    new ClusterStack(app, env, { env, inventory, hostKeys: publicHostKeys(keys) });
     app.synth();
   });
   const dir = join(outdir, "stacks", env);
   const file = join(dir, "cdk.tf.json");
   if (!existsSync(file)) throw new Error(`synthesis of ${env} wrote no ${file} (a bug in yagura)`);
+  writeHostKeyVars(dir, keys);
   const json = JSON.parse(readFileSync(file, "utf8")) as { terraform?: { backend?: { local?: { path?: string } } } };
   const findings = checkStack(json, loadProviderSchema());
   if (findings.length > 0)

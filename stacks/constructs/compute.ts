@@ -6,7 +6,7 @@
  * (rebuild token, image, flavor); the server is replaced when it changes, the port stays.
  */
 import { Construct } from "constructs";
-import { Fn, type ITerraformDependable } from "cdktf";
+import { Fn, TerraformVariable, Token, type ITerraformDependable } from "cdktf";
 import { ComputeInstanceV2 } from "../../.gen/providers/openstack/compute-instance-v2/index.js";
 import { ComputeServergroupV2 } from "../../.gen/providers/openstack/compute-servergroup-v2/index.js";
 import { ComputeVolumeAttachV2 } from "../../.gen/providers/openstack/compute-volume-attach-v2/index.js";
@@ -15,6 +15,7 @@ import { DataOpenstackImagesImageV2 } from "../../.gen/providers/openstack/data-
 import type { NetworkingPortV2 } from "../../.gen/providers/openstack/networking-port-v2/index.js";
 import type { NodePool } from "../../src/inventory/schema.js";
 import type { NodeSpec } from "../../src/cluster/spec.js";
+import { HOST_KEYS_TFVARS, HOST_KEYS_VARIABLE } from "../host-keys.js";
 import { cloudInitView, renderCloudInit } from "../cloud-init.js";
 import { RebuildTrigger } from "./rebuild-trigger.js";
 import { type ClusterRef, idOf, metadataFor, requireNonEmpty, tagsFor } from "./common.js";
@@ -36,6 +37,8 @@ export interface ComputeProps extends ClusterRef {
   readonly ports: ReadonlyMap<string, NetworkingPortV2>;
   /** Installed for the operator on every node. */
   readonly sshPublicKey: string;
+  /** The public half of every managed node's yagura-issued SSH host key (see stacks/host-keys.ts). */
+  readonly hostKeys: ReadonlyMap<string, string>;
   /** What resources that do not otherwise depend on the project must wait for. @default [] */
   readonly dependsOn?: ITerraformDependable[];
 }
@@ -65,6 +68,12 @@ export class Compute extends Construct {
       return img.id;
     };
 
+    const hostKeys = new TerraformVariable(this, HOST_KEYS_VARIABLE, {
+      type: "map(string)",
+      sensitive: true,
+      description: `Private SSH host key per node; synth writes it to ${HOST_KEYS_TFVARS} beside the stack`,
+    });
+    hostKeys.overrideLogicalId(HOST_KEYS_VARIABLE);
     const byPool = new Map<string, NodeSpec[]>();
     for (const n of props.nodes) if (n.managed) (byPool.get(n.pool) ?? byPool.set(n.pool, []).get(n.pool)!).push(n);
 
@@ -153,9 +162,16 @@ export class Compute extends Construct {
             : undefined;
         // virtio names a volume by the first 20 characters of its id, before it is attached.
         const etcdDevice = etcd ? `/dev/disk/by-id/virtio-${Fn.substr(etcd.id, 0, 20)}` : undefined;
+        const publicKey = props.hostKeys.get(node.name);
+        if (!publicKey)
+          throw invalidProp("Compute", "hostKeys", node.name, "no issued host key for this node; see stackHostKeys");
+        const hostKey = {
+          publicKey,
+          privateKeyScalar: Token.asString(Fn.jsonencode(Fn.lookup(hostKeys.value, node.name))),
+        };
         const view = cloudInitView(
           node,
-          { cluster: props.cluster, env: props.env, sshPublicKey: props.sshPublicKey },
+          { cluster: props.cluster, env: props.env, sshPublicKey: props.sshPublicKey, hostKey },
           etcdDevice,
         );
         const server = new ComputeInstanceV2(this, nid, {
@@ -173,7 +189,12 @@ export class Compute extends Construct {
           timeouts,
           // A bare reference: cdktf renders a construct here as "${…}", which Terraform's JSON syntax
           // refuses in replace_triggered_by ("Invalid character"), as it does in depends_on.
-          lifecycle: { replaceTriggeredBy: [`${RebuildTrigger.tfResourceType}.${trigger.friendlyUniqueId}`] },
+          // user_data is ignored after creation: Nova would replace the server for any template change.
+          // Replacement is the trigger's job; a replaced server is created with the current user data.
+          lifecycle: {
+            ignoreChanges: ["user_data"],
+            replaceTriggeredBy: [`${RebuildTrigger.tfResourceType}.${trigger.friendlyUniqueId}`],
+          },
         });
         if (etcd) new ComputeVolumeAttachV2(this, `${nid}-etcd-attach`, { instanceId: server.id, volumeId: etcd.id });
         this.servers.push({ node, server });

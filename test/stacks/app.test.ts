@@ -8,7 +8,7 @@ import { ClusterStack } from "../../stacks/cluster-stack.js";
 import { InventoryInvalidError } from "../../stacks/errors.js";
 import { checkStack } from "../../stacks/schema-check.js";
 import { DEFAULT_INVENTORY_DIR } from "../../src/inventory/load.js";
-import { byName, exampleInventory, resources, synth, type TfJson } from "./helpers.js";
+import { byName, exampleInventory, resources, synth, testHostKeys, type TfJson } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "yagura-stacks-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -16,7 +16,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe("app wiring", () => {
   it("synthesizes one stack per OpenStack environment of the repository and skips the lab", () => {
     const outdir = join(tmp, "cdktf.out");
-    const { app, stacks } = buildApp({ outdir });
+    const { app, stacks } = buildApp({ outdir, stateRoot: join(tmp, "state") });
     expect(stacks).toEqual(["example"]);
     app.synth();
     const file = join(outdir, "stacks/example/cdk.tf.json");
@@ -27,15 +27,23 @@ describe("app wiring", () => {
 
   it("synthApp writes the same stacks as cdktf synth would, with creation stacks restored afterwards", () => {
     const outdir = join(tmp, "synth-app");
-    expect(synthApp({ outdir })).toEqual(["example"]);
+    expect(synthApp({ outdir, stateRoot: join(tmp, "state") })).toEqual(["example"]);
     expect(existsSync(join(outdir, "stacks/example/cdk.tf.json"))).toBe(true);
     expect(new Error("x").stack).toMatch(/\n\s+at /); // stack traces work again outside synthesis
   });
 
   it("skipping cdktf's cross-stack preparation changes nothing in the output", () => {
-    const skipped = new ClusterStack(Testing.app(), "example", { env: "example", inventory: exampleInventory() });
+    const skipped = new ClusterStack(Testing.app(), "example", {
+      env: "example",
+      inventory: exampleInventory(),
+      hostKeys: testHostKeys(exampleInventory()),
+    });
     skipped.prepareStack();
-    const prepared = new ClusterStack(Testing.app(), "example", { env: "example", inventory: exampleInventory() });
+    const prepared = new ClusterStack(Testing.app(), "example", {
+      env: "example",
+      inventory: exampleInventory(),
+      hostKeys: testHostKeys(exampleInventory()),
+    });
     TerraformStack.prototype.prepareStack.call(prepared);
     expect(JSON.stringify(skipped.toTerraform())).toBe(JSON.stringify(prepared.toTerraform()));
   });
@@ -50,7 +58,7 @@ describe("app wiring", () => {
     writeFileSync(join(dir, "broken.yaml"), text);
     let err: unknown;
     try {
-      buildApp({ inventoryDir: dir, outdir: join(tmp, "out2") });
+      buildApp({ inventoryDir: dir, outdir: join(tmp, "out2"), stateRoot: join(tmp, "state") });
     } catch (e) {
       err = e;
     }

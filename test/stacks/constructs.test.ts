@@ -6,6 +6,7 @@ import { ApiEndpoint } from "../../stacks/constructs/api-endpoint.js";
 import { SecurityGroups } from "../../stacks/constructs/security-groups.js";
 import { cloudInitView, renderCloudInit } from "../../stacks/cloud-init.js";
 import { expandNodes } from "../../src/cluster/spec.js";
+import { generateHostKey } from "../../src/pki/host-keys.js";
 import { exampleInventory, synth } from "./helpers.js";
 
 const ref = { cluster: "c", env: "e" };
@@ -63,7 +64,13 @@ describe("construct validation names the property and the value", () => {
 
 describe("cloud-init", () => {
   const nodes = expandNodes(exampleInventory());
-  const ctx = { cluster: "example", env: "example", sshPublicKey: "ssh-ed25519 AAAA op@x" };
+  const hostKey = generateHostKey("cp-1");
+  const ctx = {
+    cluster: "example",
+    env: "example",
+    sshPublicKey: "ssh-ed25519 AAAA op@x",
+    hostKey: { publicKey: hostKey.publicKey, privateKeyScalar: JSON.stringify(hostKey.privateKey) },
+  };
 
   it("renders valid cloud-config YAML for both roles", () => {
     for (const node of [nodes[0]!, nodes[7]!]) {
@@ -71,6 +78,10 @@ describe("cloud-init", () => {
       const doc = parse(renderCloudInit(node.role, cloudInitView(node, ctx, device))) as Record<string, unknown>;
       expect(doc.hostname).toBe(node.name);
       expect(doc.ssh_authorized_keys).toEqual(["ssh-ed25519 AAAA op@x"]);
+      // Only the issued host key: no generated ones a replaced server would present instead.
+      expect(doc.ssh_deletekeys).toBe(true);
+      expect(doc.ssh_genkeytypes).toEqual([]);
+      expect(doc.ssh_keys).toEqual({ ed25519_private: hostKey.privateKey, ed25519_public: hostKey.publicKey });
       const files = doc.write_files as { path: string; content: string }[];
       expect(files.find((f) => f.path === "/etc/modules-load.d/yagura.conf")!.content).toBe("overlay\nbr_netfilter\n");
       expect(files.find((f) => f.path === "/etc/sysctl.d/90-yagura.conf")!.content).toContain(

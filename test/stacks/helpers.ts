@@ -1,6 +1,8 @@
 /** Builds and synthesizes ClusterStacks in-process for the stack tests. */
 import { Testing } from "cdktf";
+import { expandNodes } from "../../src/cluster/spec.js";
 import { loadInventory } from "../../src/inventory/load.js";
+import { generateHostKey } from "../../src/pki/host-keys.js";
 import type { Inventory } from "../../src/inventory/schema.js";
 import { ClusterStack } from "../../stacks/cluster-stack.js";
 
@@ -20,10 +22,21 @@ export function exampleInventory(): Inventory {
   return structuredClone(res.inventory);
 }
 
+const keys = new Map<string, string>();
+/** Issued public host keys for every managed node of `inventory`, in memory (one per node name per run). */
+export function testHostKeys(inventory: Inventory): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const n of expandNodes(inventory).filter((x) => x.managed)) {
+    if (!keys.has(n.name)) keys.set(n.name, generateHostKey(n.name).publicKey);
+    out.set(n.name, keys.get(n.name)!);
+  }
+  return out;
+}
+
 /** Synthesizes one environment's stack. */
 export function synth(inventory: Inventory, env = "example"): TfJson {
   const app = Testing.app();
-  const stack = new ClusterStack(app, env, { env, inventory });
+  const stack = new ClusterStack(app, env, { env, inventory, hostKeys: testHostKeys(inventory) });
   // toTerraform keeps cdktf's construct-path metadata, which the tests use to find resources.
   return JSON.parse(JSON.stringify(stack.toTerraform())) as TfJson;
 }
