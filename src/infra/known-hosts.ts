@@ -85,6 +85,13 @@ export function parseKnownHosts(text: string, path: string): KnownHosts {
   };
 }
 
+/** A public key line `type base64 [comment]` as a pinned key; [] when it is not one. */
+export function parsePublicKey(line: string): PinnedKey[] {
+  const [type, b64] = line.trim().split(/\s+/);
+  const blob = b64 ? Buffer.from(b64, "base64") : Buffer.alloc(0);
+  return type && blob.length > 0 ? [{ type, blob }] : [];
+}
+
 /** ssh2 host-key algorithm names that can present a key of this known_hosts type. */
 export function hostKeyAlgorithms(type: string): string[] {
   return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];

@@ -1,14 +1,22 @@
 /**
  * NodeShell over SSH (node-ssh on ssh2). One connection per node, opened on first use and reused
  * for the pass; a failed connect is remembered so a dead node costs one timeout per pass, not one
- * per command. Host keys are pinned from known_hosts and compared byte for byte.
+ * per command. Host keys are pinned (known_hosts plus the keys yagura issued for the node) and
+ * compared byte for byte.
  */
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { posix } from "node:path";
 import { NodeSSH } from "node-ssh";
 import { UserError } from "../cli/errors.js";
-import { fingerprint, hostKeyAlgorithms, knownHostsName, parseKnownHosts, type KnownHosts } from "./known-hosts.js";
+import {
+  fingerprint,
+  hostKeyAlgorithms,
+  knownHostsName,
+  parseKnownHosts,
+  parsePublicKey,
+  type KnownHosts,
+} from "./known-hosts.js";
 import { createLimiter } from "./limit.js";
 import { cmd, shq } from "./shell.js";
 import {
@@ -106,7 +114,7 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
 
   async function connect(t: SshTarget): Promise<NodeSSH> {
     const { key, known } = await loadSecrets();
-    const pinned = known.keysFor(t.host, t.port);
+    const pinned = [...known.keysFor(t.host, t.port), ...(t.hostKeys ?? []).flatMap(parsePublicKey)];
     const where = `${t.name} (${t.user}@${t.host}:${t.port})`;
     let presented: Buffer | undefined;
     let refused = false;
@@ -257,14 +265,16 @@ function hostKeyError(t: SshTarget, where: string, expected: string[], presented
   }
   if (expected.length === 0) {
     return new HostKeyMismatchError(
-      `${where}: no host key for ${name} is pinned in ${known.path}; the server presents ${got}. ` +
-        `Add the node's key to that file once you have checked the fingerprint on the node's console.`,
+      `${where}: no host key for ${name} is pinned in ${known.path} and yagura issued none for ${t.name}; ` +
+        `the server presents ${got}. Nodes the stack or the lab create get an issued key; for a machine ` +
+        `installed otherwise, add its key to that file once you have checked the fingerprint on its console.`,
       details,
     );
   }
   return new HostKeyMismatchError(
     `${where}: host key changed: expected ${expected.join(" or ")}, the server presents ${got}. ` +
-      `If the node was rebuilt, replace the line for ${name} in ${known.path}; otherwise treat it as an attack.`,
+      `A server yagura rebuilt keeps its issued key, so treat this as an attack unless the machine was ` +
+      `reinstalled outside yagura; then replace the line for ${name} in ${known.path}.`,
     details,
   );
 }

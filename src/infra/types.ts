@@ -9,6 +9,11 @@ export interface SshTarget {
   readonly host: string;
   readonly port: number;
   readonly user: string;
+  /**
+   * Host keys yagura issued for this node (`ssh-ed25519 AAAA…`), pinned besides known_hosts: a
+   * server the stack replaced presents the same issued key. @revoked lines in known_hosts still win.
+   */
+  readonly hostKeys?: readonly string[];
 }
 
 /** Exit status and output of a command on a node. */

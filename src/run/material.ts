@@ -5,6 +5,7 @@
  * nothing reaches a node. In scope etcd nothing of Kubernetes is read or issued, so an inventory
  * without a Kubernetes section keeps working as before.
  */
+import { issuedHostKeys } from "../pki/host-keys.js";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -25,6 +26,8 @@ export interface Material {
   readonly adminTls: EtcdTls;
   /** How yagura reaches the Kubernetes API (admin client certificate); absent in scope etcd. */
   readonly kube?: KubeEndpoint;
+  /** SSH host keys yagura issued (node → `ssh-ed25519 AAAA…`), pinned besides known_hosts. */
+  readonly hostKeys?: ReadonlyMap<string, string>;
 }
 
 /** Options of prepareMaterial. */
@@ -72,10 +75,19 @@ export async function prepareMaterial(
   const admin = await etcdAdminClient(pki, now, renew);
   const etcd = buildDesired(spec, pems);
   const adminTls = { ca: admin.caPem, cert: admin.certPem, key: admin.keyPem };
-  if ((o.scope ?? "all") === "etcd") return { desired: etcd, adminTls };
+  const hostKeys = issuedHostKeys(
+    pkiDir,
+    spec.nodes.map((n) => n.name),
+  );
+  if ((o.scope ?? "all") === "etcd") return { desired: etcd, adminTls, hostKeys };
   const k = await prepareK8s(spec, pki, now, renew, o);
   const addons = o.inventoryFile ? await prepareAddons(spec, { inventoryFile: o.inventoryFile }) : undefined;
-  return { desired: { ...etcd, k8s: k.desired, ...(addons ? { addons } : {}) }, adminTls, kube: k.kube };
+  return {
+    desired: { ...etcd, k8s: k.desired, ...(addons ? { addons } : {}) },
+    adminTls,
+    kube: k.kube,
+    hostKeys,
+  };
 }
 
 /** The Kubernetes certificates, keys and artifacts; the admin endpoint for the API client. */

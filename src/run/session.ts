@@ -1,6 +1,6 @@
 /**
  * Wires the loop to the real world for one environment: the PKI under envPaths(env).pkiDir, an
- * SSH pool with the pinned host keys (fresh per pass, so a node that came back is retried), etcd
+ * SSH pool with the pinned host keys (known_hosts and the keys yagura issued) (fresh per pass, so a node that came back is retried), etcd
  * admin clients with yagura's client certificate, and, when the material names an API endpoint
  * (scope all), a Kubernetes API client with the admin certificate.
  */
@@ -47,6 +47,7 @@ export function session(spec: ClusterSpec, o: SessionOptions = {}) {
           host: n.address,
           port: spec.inventory.ssh?.port ?? 22,
           user: spec.inventory.ssh?.user ?? "root",
+          ...(material.hostKeys?.has(n.name) ? { hostKeys: [material.hostKeys.get(n.name)!] } : {}),
         })),
         privateKeyPath,
         knownHostsPath: paths.knownHosts,
