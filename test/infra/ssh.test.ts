@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shq } from "../../src/infra/shell.js";
 import { createSshPool } from "../../src/infra/ssh.js";
+import { generateHostKey } from "../../src/pki/host-keys.js";
 import {
   CommandError,
   CommandTimeoutError,
@@ -204,6 +205,37 @@ describe("ssh pool", () => {
     await expect(p.exec("cp-2", "true")).rejects.toThrow(HostKeyMismatchError);
     await expect(p.exec("cp-2", "true")).rejects.toThrow(/no host key .* is pinned/);
     await p.close();
+  });
+
+  it("accepts a node by the host key yagura issued, with nothing in known_hosts; refuses another and a revoked one", async () => {
+    // sshd serving an issued key, as a server the stack created (or replaced) does through cloud-init.
+    const issued = generateHostKey("cp-9");
+    const other = generateHostKey("cp-9");
+    const s2 = await startSshd(join(dir, "sshd-issued"), HOST, PORT + 2, sshd.clientKeyPath, ["ed25519"], issued);
+    try {
+      const empty = join(dir, "known_hosts_none");
+      await writeFile(empty, "");
+      const t = { ...target("cp-9", PORT + 2), hostKeys: [issued.publicKey] };
+      const ok = createSshPool({ targets: [t], privateKeyPath: sshd.clientKeyPath, knownHostsPath: empty });
+      expect((await ok.exec("cp-9", "echo hi")).stdout).toBe("hi\n");
+      await ok.close();
+      const wrong = createSshPool({
+        targets: [{ ...t, hostKeys: [other.publicKey] }],
+        privateKeyPath: sshd.clientKeyPath,
+        knownHostsPath: empty,
+      });
+      await expect(wrong.exec("cp-9", "true")).rejects.toThrow(
+        /host key changed: expected SHA256:.* treat this as an attack/,
+      );
+      await wrong.close();
+      const revokedFile = join(dir, "known_hosts_revoked");
+      await writeFile(revokedFile, `@revoked * ${issued.publicKey}\n`);
+      const revoked = createSshPool({ targets: [t], privateKeyPath: sshd.clientKeyPath, knownHostsPath: revokedFile });
+      await expect(revoked.exec("cp-9", "true")).rejects.toThrow(/marked @revoked/);
+      await revoked.close();
+    } finally {
+      await s2.stop();
+    }
   });
 
   it("reports a closed port as NodeUnreachableError, and an unknown node as a bug", async () => {

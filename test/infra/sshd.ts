@@ -45,11 +45,18 @@ export async function startSshd(
   port: number,
   clientKeyPath?: string,
   hostKeyTypes: readonly string[] = ["ed25519"],
+  /** Serve this OpenSSH private key (an issued host key) instead of generating the first one. */
+  firstHostKey?: { privateKey: string; publicKey: string },
 ): Promise<TestSshd> {
   mkdirSync(dir, { recursive: true });
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege-separation dir
   const hostKeys = hostKeyTypes.map((type) => join(dir, `host_${type}`));
-  hostKeyTypes.forEach((type, i) => keygen(hostKeys[i]!, `test-${host}`, type));
+  hostKeyTypes.forEach((type, i) => {
+    if (i === 0 && firstHostKey) {
+      writeFileSync(hostKeys[0]!, firstHostKey.privateKey, { mode: 0o600 });
+      writeFileSync(`${hostKeys[0]!}.pub`, firstHostKey.publicKey + "\n");
+    } else keygen(hostKeys[i]!, `test-${host}`, type);
+  });
   const clientKey = clientKeyPath ?? join(dir, "client_ed25519");
   if (!clientKeyPath) keygen(clientKey, "test-client");
   writeFileSync(join(dir, "authorized_keys"), readFileSync(`${clientKey}.pub`), { mode: 0o600 });
