@@ -9,11 +9,12 @@ import type { Command } from "commander";
 import { decide } from "../decide/index.js";
 import { StackOutputsError } from "../infra/stack-outputs.js";
 import { parseDuration } from "../inventory/rules/syntax.js";
-import { applyRebuild, computePlan } from "../rebuild/apply.js";
+import { applyRebuild, computePlan, inventorySha } from "../rebuild/apply.js";
 import type { RebuildEnv } from "../rebuild/context.js";
 import { formatPlan } from "../rebuild/format.js";
+import { openApply } from "../rebuild/journal.js";
 import { STATE_HELP, stateFromFlags, withStateOptions, type StateFlags } from "../state/cli.js";
-import type { WithPki } from "../state/types.js";
+import type { StateBackend, WithPki } from "../state/types.js";
 import { RefusedError, UserError } from "./errors.js";
 import { requireClusterSpec, requireSpec } from "./inventory.js";
 import { intOf, printEvent, scopeOf, withObservation } from "./reconcile.js";
@@ -42,8 +43,20 @@ export function registerRebuildCommands(program: Command): void {
   };
 
   /** What `plan` prints; exit 4 (RefusedError) when apply would refuse. */
-  const planCommand = async (env: string, scope: "etcd" | "all", readPki: WithPki) => {
+  const planCommand = async (env: string, scope: "etcd" | "all", backend: StateBackend) => {
+    const readPki = backend.readPki;
     const r = rebuildEnv(env, scope, readPki);
+    const open = openApply(await backend.readJournal());
+    if (open) {
+      const same = open.inventorySha === inventorySha(r.file);
+      const next = open.steps.find((x) => !open.finished.has(x.id))?.id ?? "(all done)";
+      console.log(
+        `an interrupted apply ${open.applyId} is open at step ${next}: ` +
+          (same
+            ? "apply resumes it"
+            : "it planned another inventory; apply refuses until it is finished or --discard-journal"),
+      );
+    }
     const plan = await userErrors(() => computePlan(r));
     for (const l of formatPlan(plan)) console.log(l);
     let s;
@@ -91,7 +104,7 @@ export function registerRebuildCommands(program: Command): void {
       const spec = requireSpec(env, program.opts().inventoryDir);
       const backend = stateFromFlags(spec.env, o);
       try {
-        await planCommand(env, scope, backend.readPki);
+        await planCommand(env, scope, backend);
       } finally {
         await backend.close();
       }
