@@ -12,7 +12,17 @@ import { journalPath } from "../../src/rebuild/apply.js";
 import { labReimage } from "../../src/lab/index.js";
 import { openApply, readJournal } from "../../src/rebuild/journal.js";
 import { cli, e2eSkipReason, etcdctl, onNode } from "../e2e/helpers.js";
-import { addressOf, cps, ENV, etcdWriter, useRebuildLab, workers } from "./lab.js";
+import {
+  addressOf,
+  cps,
+  ENV,
+  etcdMembers,
+  etcdURL as url,
+  etcdWriter,
+  stepsOf,
+  useRebuildLab,
+  workers,
+} from "./lab.js";
 
 const skip = e2eSkipReason();
 if (skip) console.warn(skip.replace("etcd e2e", "rebuild e2e"));
@@ -21,23 +31,10 @@ if (!skip && !process.env.YAGURA_KUBE_BIN_DIR)
     "rebuild e2e: YAGURA_KUBE_BIN_DIR unset: no Kubernetes API, so drain and uncordon are checked as skipped",
   );
 
-const url = (n: string) => `https://${addressOf(n)}:2379`;
-const urls = (names: string[]) => names.map(url);
+const urls = (names: string[]) => names.map((n) => url(n));
 /** `name started` per member, sorted. */
-function members(via: string): string[] {
-  const r = etcdctl(stateRoot(), ENV, [url(via)], ["member", "list"]);
-  expect(r.code, r.out).toBe(0);
-  return r.out
-    .trim()
-    .split("\n")
-    .map((l) => l.split(", "))
-    .map((f) => `${f[2]} ${f[1]}${f[5] === "true" ? " learner" : ""}`)
-    .sort();
-}
+const members = (via: string) => etcdMembers(stateRoot(), via);
 let stateRoot = () => "";
-/** Step lines "step <id>: …" an apply printed, as "<action> <nodes>". */
-const stepsOf = (out: string) =>
-  [...out.matchAll(/^step \d+-([a-z-]+)(?:-\S+)?: [a-z-]+ ?([^—]*) —/gm)].map((m) => `${m[1]} ${m[2]!.trim()}`.trim());
 
 describe.skipIf(skip !== undefined)("inventory-driven rebuilds in the lab", () => {
   const lab = useRebuildLab([...cps(3), ...workers(2)], skip);
