@@ -109,7 +109,7 @@ export function useRebuildLab(
   };
   beforeAll(async () => {
     await write(initial, { up: true });
-  }, 120_000);
+  }, 300_000); // a Kubernetes lab also builds the pause image and places each node's CNI config
   afterAll(async () => {
     if (skip) return;
     await labDown(lab.env, { stateRoot: state }).catch(() => undefined);
