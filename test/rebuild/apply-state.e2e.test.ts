@@ -1,0 +1,199 @@
+/**
+ * `yagura apply --state etcd://…` end to end in a real lab (bridge ygbr91s, 10.91.0.0/24; real
+ * sshd, runit, TLS etcd) with a real etcd on loopback as the shared store: an apply in progress
+ * holds the environment against any other instance, an apply waits for a `reconcile --watch` that
+ * leads, and an apply killed with SIGKILL is resumed from the journal in the store (none is local).
+ * Every command is the real CLI in a child process.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { envPaths } from "../../src/cluster/paths.js";
+import { clusterSpec } from "../../src/cluster/spec.js";
+import { loadInventory } from "../../src/inventory/load.js";
+import { labDown, labUp } from "../../src/lab/index.js";
+import { openApply } from "../../src/rebuild/journal.js";
+import { etcdBackend } from "../../src/state/etcd/backend.js";
+import { readEtcdJournal } from "../../src/state/etcd/journal.js";
+import { parseStateLocation, stateKeys } from "../../src/state/location.js";
+import { e2eSkipReason, until } from "../e2e/helpers.js";
+import { newStateKey, startStateEtcd, stateEtcdSkipReason, type StateEtcd } from "../state/state-etcd.js";
+
+const base = e2eSkipReason() ?? stateEtcdSkipReason();
+const skip = base ? `apply --state e2e skipped: ${base}` : undefined;
+if (skip) console.warn(skip);
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const ENV = "rs91";
+const TTL = 3;
+
+/** The inventory: one control-plane node and one worker, the worker's rebuild token as given. */
+const inventoryText = (workerToken: string) =>
+  [
+    `cluster: { name: ${ENV}, kubernetesVersion: '1.33.5' }`,
+    "lab: { bridge: ygbr91s, cidr: 10.91.0.0/24 }",
+    "staticNodes:",
+    "  - { name: cp1, address: 10.91.0.11, role: control-plane }",
+    `  - { name: w1, address: 10.91.0.21, role: worker, rebuildToken: '${workerToken}' }`,
+    "networking: { calico: { routeReflectors: { enabled: false } } }",
+    "",
+  ].join("\n");
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  pid: number;
+}
+
+describe.skipIf(skip !== undefined)("apply with an etcd --state in the lab (real CLI, real etcd)", () => {
+  const root = skip ? "" : mkdtempSync(join(tmpdir(), "yagura-apply-state-e2e-"));
+  const state = join(root, "state");
+  const file = join(root, `${ENV}.yaml`);
+  const key = newStateKey();
+  const keys = stateKeys("/yagura", ENV);
+  const children: { kill(s: NodeJS.Signals): boolean; exitCode: number | null; signalCode: string | null }[] = [];
+  let store: StateEtcd;
+
+  const spec = () => {
+    const r = loadInventory(file);
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    return clusterSpec(r.env, r.inventory);
+  };
+  /** The CLI; `onLine` sees each line and may return "kill" (SIGKILL) or "term" (SIGTERM). */
+  const yagura = (args: string[], onLine?: (l: string, pid: number) => "kill" | "term" | void) =>
+    new Promise<Run>((res) => {
+      const c = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(ROOT, "src/cli/main.ts"),
+          ...args,
+          `--state=etcd://${store.hostPort}?ttl=${TTL}s`,
+          `--state-ca=${store.tls.ca}`,
+          `--state-cert=${store.tls.cert}`,
+          `--state-key=${store.tls.key}`,
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, YAGURA_STATE_DIR: state, YAGURA_STATE_KEY: key, NODE_NO_WARNINGS: "1" },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      children.push(c);
+      let out = "";
+      let buf = "";
+      const feed = (d: Buffer) => {
+        out += d.toString();
+        buf += d.toString();
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const l = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          const what = onLine?.(l, c.pid!);
+          if (what) c.kill(what === "kill" ? "SIGKILL" : "SIGTERM");
+        }
+      };
+      c.stdout.on("data", feed);
+      c.stderr.on("data", feed);
+      c.on("close", (code, signal) => res({ code, signal, out, pid: c.pid! }));
+    });
+  const other = () => {
+    const loc = parseStateLocation(`etcd://${store.hostPort}?ttl=${TTL}s`, store.tls);
+    if (loc.kind !== "etcd") throw new Error("expected an etcd location");
+    return etcdBackend(ENV, loc, { YAGURA_STATE_KEY: key });
+  };
+  const localJournal = () => existsSync(join(envPaths(ENV, state).dir, "rebuild-journal.jsonl"));
+
+  beforeAll(async () => {
+    store = await startStateEtcd();
+    writeFileSync(file, inventoryText("a"));
+    await labUp(spec(), { stateRoot: state, pauseImage: false });
+  }, 180_000);
+  afterAll(async () => {
+    if (skip) return;
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    await labDown(ENV, { stateRoot: state }).catch(() => undefined);
+    await store?.stop();
+    rmSync(root, { recursive: true, force: true });
+  }, 120_000);
+
+  it("an apply in progress holds the environment; an apply waits for a leading reconcile --watch", async () => {
+    const b = other();
+    let refused: unknown;
+    let asked = false;
+    const first = await yagura(["apply", file, "--scope", "etcd"], (l, pid) => {
+      // Mid-step (etcd is being bootstrapped): another instance asks for the environment.
+      if (!asked && /^step 1-reconcile-/.test(l)) {
+        asked = true;
+        b.acquire({ waitMs: 0 }).then(
+          (h) => ((refused = new Error(`acquired while apply ${pid} ran`)), h.close()),
+          (err: Error) => (refused = err),
+        );
+      }
+    });
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toMatch(/^leading etcd:\/\/\S+ with token \d+$/m);
+    expect(first.out).toMatch(/^apply completed: 2 step\(s\)$/m);
+    await until(10_000, () => refused !== undefined);
+    expect(String(refused)).toMatch(
+      new RegExp(`${ENV} is led by ${hostname()}:${first.pid} since .* \\(token \\d+\\)`),
+    );
+    await b.close();
+
+    // The other way round: a watch leads, an apply with --wait stands by until it goes.
+    let leading = false;
+    const watch = yagura(["reconcile", file, "--scope", "etcd", "--watch", "--interval", "2s"], (l) => {
+      leading ||= /^leading /.test(l);
+    });
+    expect(await until(60_000, () => leading)).toBe(true);
+    const watchChild = children.at(-1)!;
+    let standing = "";
+    const second = yagura(["apply", file, "--scope", "etcd", "--wait", "120"], (l) => {
+      if (/^standing by:/.test(l)) standing = l;
+    });
+    expect(await until(60_000, () => standing !== "")).toBe(true);
+    watchChild.kill("SIGTERM");
+    const w = await watch;
+    expect(w.code, w.out).toBe(0);
+    expect(standing).toMatch(new RegExp(`is led by ${hostname()}:${w.pid} \\(token \\d+\\)`));
+    const r = await second;
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/rebuild: no node to add, remove or replace/);
+    expect(r.out).toMatch(/^apply completed/m);
+    expect(localJournal()).toBe(false);
+  }, 300_000);
+
+  it("an apply killed with SIGKILL mid-apply is resumed from the journal in the store", async () => {
+    writeFileSync(file, inventoryText("b"));
+    const killed = await yagura(["apply", file, "--scope", "etcd"], (l) =>
+      /^- step 1-drain-w1:/.test(l) ? "kill" : undefined,
+    );
+    expect(killed.signal, killed.out).toBe("SIGKILL");
+    const open = openApply(await readEtcdJournal(store.raw, keys.journal))!;
+    expect(open.steps.map((s) => s.id)).toEqual([
+      "1-drain-w1",
+      "2-reimage-w1",
+      "3-reconcile-w1",
+      "4-uncordon-w1",
+      "5-record-built",
+    ]);
+    expect(open.finished.has("1-drain-w1")).toBe(true);
+    const next = open.steps.find((s) => !open.finished.has(s.id))!.id;
+    expect(localJournal()).toBe(false);
+
+    // The killed apply's lease runs out within the ttl; --wait rides that out.
+    const r = await yagura(["apply", file, "--scope", "etcd", "--wait", "30"]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(new RegExp(`resuming the interrupted apply ${open.applyId} at step ${next}`));
+    expect(r.out).not.toMatch(/^step 1-drain-w1/m);
+    expect(r.out).toMatch(/^apply completed: 5 step\(s\)$/m);
+    expect(openApply(await readEtcdJournal(store.raw, keys.journal))).toBeUndefined();
+    const again = await yagura(["plan", file, "--scope", "etcd"]);
+    expect(again.out).toMatch(/rebuild: no node to add, remove or replace/);
+    expect(again.out).toMatch(/phase: completed/);
+  }, 300_000);
+});
