@@ -2,6 +2,7 @@
  * One lab node's life on the host: its netns and veth on the bridge, its cgroups, and its PID 1
  * started in fresh namespaces; and, in reverse, stopping it and removing every object it had.
  */
+import type { HostKey } from "../pki/host-keys.js";
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureNodeDirs, cgroupPids, removeCgroupTree } from "./cgroup.js";
@@ -21,6 +22,8 @@ export interface NodeContext {
   /** The lab's cgroup group dirs, one per hierarchy. */
   readonly groupDirs: readonly string[];
   readonly operatorPublicKey: string;
+  /** The yagura-issued host key of a node (see src/pki/host-keys.ts). */
+  readonly hostKey: (node: string) => HostKey;
   readonly pauseImage?: string;
   /** Called whenever the record gained a field, so it is on disk before the next step. */
   readonly save: () => void;
@@ -57,6 +60,7 @@ export async function createNode(ctx: NodeContext, rec: NodeRecord): Promise<voi
       address: rec.address,
       dir: rec.dir,
       operatorPublicKey: ctx.operatorPublicKey,
+      hostKey: ctx.hostKey(rec.name),
       pauseImage: ctx.pauseImage,
     });
     ctx.save();

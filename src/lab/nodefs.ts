@@ -4,9 +4,9 @@
  * service, the container runtime's configuration).
  */
 import { randomUUID } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { run } from "./exec.js";
+import type { HostKey } from "../pki/host-keys.js";
 import { containerdFiles } from "./containerd.js";
 
 /** The writable host trees each node sees through an overlay. */
@@ -20,6 +20,8 @@ export interface NodeTreeInput {
   readonly dir: string;
   /** The operator's public key line, installed as the only authorized key. */
   readonly operatorPublicKey: string;
+  /** The node's yagura-issued host key, installed as sshd's only host key (as cloud-init does). */
+  readonly hostKey: HostKey;
   /** The pause image tarball to place on the node, if the lab built one. */
   readonly pauseImage?: string;
 }
@@ -63,6 +65,8 @@ export function nodeFiles(input: NodeTreeInput): NodeFile[] {
     { path: "/etc/machine-id", content: randomUUID().replace(/-/g, "") + "\n", mode: 0o444 },
     { path: "/etc/ssh/sshd_config", content: sshdConfig(input.address), mode: 0o644 },
     { path: "/etc/ssh/authorized_keys", content: input.operatorPublicKey.trim() + "\n", mode: 0o600 },
+    { path: "/etc/ssh/ssh_host_ed25519_key", content: input.hostKey.privateKey, mode: 0o600 },
+    { path: "/etc/ssh/ssh_host_ed25519_key.pub", content: input.hostKey.publicKey + "\n", mode: 0o644 },
     {
       path: "/etc/service/sshd/run",
       content: "#!/bin/sh\nexec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config 2>&1\n",
@@ -82,7 +86,7 @@ export function upperPath(dir: string, nodePath: string): string {
   return join(dir, "upper", nodePath);
 }
 
-/** Creates the node's tree and writes its files and host key; returns the host public key line. */
+/** Creates the node's tree and writes its files and issued host key; returns the host public key line. */
 export async function writeNodeTree(input: NodeTreeInput): Promise<string> {
   const { dir } = input;
   for (const d of OVERLAY_DIRS) {
@@ -102,12 +106,6 @@ export async function writeNodeTree(input: NodeTreeInput): Promise<string> {
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, readFileSync(input.pauseImage), { mode: 0o644 });
   }
-  const key = upperPath(dir, "/etc/ssh/ssh_host_ed25519_key");
-  rmSync(key, { force: true });
-  rmSync(key + ".pub", { force: true });
-  await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", input.name, "-f", key]);
-  const [type, b64] = readFileSync(key + ".pub", "utf8")
-    .trim()
-    .split(/\s+/);
+  const [type, b64] = input.hostKey.publicKey.split(/\s+/);
   return `${type} ${b64}`;
 }

@@ -3,6 +3,7 @@
  * missing or broken ones are (re)created, nodes gone from the inventory are removed. A failed run
  * removes what it created (the whole lab when it was the first run).
  */
+import { ensureHostKeys } from "../pki/host-keys.js";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterSpec } from "../cluster/spec.js";
@@ -179,6 +180,11 @@ async function bringUp(
   state.cgroupGroups = [...new Set([...state.cgroupGroups, ...groupDirs])];
   writeState(ctx.labDir, state);
 
+  // Each node serves the host key yagura issued for it, as a server the stack creates does.
+  const hostKeys = ensureHostKeys(
+    ctx.paths.pkiDir,
+    toCreate.map((n) => n.name),
+  );
   const nctx: NodeContext = {
     bridge: plan.bridge,
     prefix: plan.prefix,
@@ -186,6 +192,7 @@ async function bringUp(
     hideDir: ctx.root,
     groupDirs,
     operatorPublicKey,
+    hostKey: (node) => hostKeys.get(node)!,
     pauseImage,
     save: () => writeState(ctx.labDir, state),
     mountTag: (node) => `yagura-lab-${ctx.names.tag}-${node}`,
