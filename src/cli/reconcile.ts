@@ -3,8 +3,8 @@
  * the records. Exit codes: 0 completed, 3 an op failed, 4 refused or stuck (see errors.ts).
  */
 import type { Command } from "commander";
-import { etcdConditions, nodeConditions, type Condition } from "../cluster/status.js";
-import { observe } from "../observe/index.js";
+import { etcdConditions, nodeConditions, type ClusterStatus, type Condition } from "../cluster/status.js";
+import { HOST_KEY_MISMATCH, observe } from "../observe/index.js";
 import { kubeConditions } from "../observe/kube-conditions.js";
 import { bootTaintKey } from "../decide/k8s-node-objects.js";
 import { parseDuration } from "../inventory/rules/syntax.js";
@@ -106,6 +106,21 @@ function reloadSpec(file: string, stackOutputs?: string): Reload<Spec> {
   }
 }
 
+/**
+ * Names the nodes the last pass could not observe. A node that presented a host key yagura neither
+ * issued nor pinned is not merely down: the run is refused (exit 4), so a timer or a person notices.
+ */
+function refuseImpostors(status: ClusterStatus | undefined): void {
+  const down = Object.values(status?.nodes ?? {}).filter((n) => !n.reachable);
+  for (const n of down) console.log(`warning: ${n.name} was not observed: ${n.error ?? "unreachable"}`);
+  const impostors = down.filter((n) => n.error?.startsWith(HOST_KEY_MISMATCH));
+  if (impostors.length > 0)
+    throw new RefusedError(
+      `${impostors.map((n) => n.name).join(", ")} presented a host key yagura neither issued nor pinned; ` +
+        `nothing was done on ${impostors.length === 1 ? "it" : "them"}: ${impostors[0]!.error}`,
+    );
+}
+
 /** Registers reconcile, status and history (plan lives with apply in rebuild.ts). */
 export function registerReconcileCommands(program: Command): void {
   const spec = (env: string) =>
@@ -172,10 +187,9 @@ export function registerReconcileCommands(program: Command): void {
           },
           { scope: scopeOf(o.scope), maxPasses: intOf("--max-passes", o.maxPasses, 30) },
         );
-        if (r.outcome === "completed") {
-          console.log(`completed after ${r.passes} pass(es), ${r.opsRun} op(s)`);
-          return;
-        }
+        if (r.outcome === "completed") console.log(`completed after ${r.passes} pass(es), ${r.opsRun} op(s)`);
+        refuseImpostors(r.status);
+        if (r.outcome === "completed") return;
         if (r.outcome === "stuck") throw new RefusedError(`${r.phase}: ${r.message}`);
         throw new OperationFailedError(`${r.phase}: ${r.message}`);
       } finally {

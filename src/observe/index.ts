@@ -48,6 +48,9 @@ export function observePlan(node: NodeSpec, desired: Desired): ObservePlan {
   return { ...base, artifacts: k.artifacts, bootGate: true, probes: healthProbes(node) };
 }
 
+/** How an observation failed on a host key starts (the CLI refuses such a run). */
+export const HOST_KEY_MISMATCH = "host key mismatch";
+
 /** Observes one node in one round trip. */
 export async function observeNode(shell: NodeShell, node: NodeSpec, desired: Desired): Promise<NodeStatus> {
   const plan = observePlan(node, desired);
@@ -60,7 +63,7 @@ export async function observeNode(shell: NodeShell, node: NodeSpec, desired: Des
     const e = err as Error;
     const why =
       e instanceof HostKeyMismatchError || e.name === "HostKeyMismatchError"
-        ? `host key mismatch: ${e.message}`
+        ? `${HOST_KEY_MISMATCH}: ${e.message}`
         : e.message;
     return unreachableNode(node.name, why);
   }

@@ -1,12 +1,15 @@
 /**
  * The etcd rungs end to end in a real lab (own bridge ygbr79e, 10.79.0.0/24): bring-up of a
  * 3-member TLS etcd, a no-op second run, drift repair, growing to 4 and back under a writer, and
- * a reconciler killed in the middle of an op. Every reconcile is the real CLI in a child process.
+ * a reconciler killed in the middle of an op, and nodes pinned by the host keys yagura issued.
+ * Every reconcile is the real CLI in a child process.
  */
+import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
 import { labUp } from "../../src/lab/index.js";
 import { createEtcdAdmin } from "../../src/infra/etcd.js";
+import { readHostKey } from "../../src/pki/host-keys.js";
 import { readRecords } from "../../src/run/records.js";
 import { prepareMaterial } from "../../src/run/material.js";
 import { cli, e2eSkipReason, etcdctl, onNode, opsOf, useLab } from "./helpers.js";
@@ -188,4 +191,27 @@ describe.skipIf(skip !== undefined)("etcd rungs in the lab (real sshd, runit, et
     const again = await reconcile();
     expect(opsOf(again.out)).toEqual([]);
   }, 180_000);
+
+  it("pins nodes by their issued host keys: no known_hosts needed, another key refused by name", async () => {
+    const known = envPaths(ENV, state).knownHosts;
+    const issued = readHostKey(envPaths(ENV, state).pkiDir, "node3")!;
+    const served = await node("10.79.0.13", "cat /etc/ssh/ssh_host_ed25519_key.pub");
+    expect(served.stdout.trim()).toBe(issued.publicKey);
+    const pinned = readFileSync(known);
+    writeFileSync(known, ""); // what a machine that never pinned anything by hand has
+    const r = await reconcile();
+    expect(r.code, r.out).toBe(0);
+    expect(opsOf(r.out)).toEqual([]);
+    writeFileSync(known, pinned); // the next command goes through the ssh client, which reads it
+    // node3 now serves a key yagura did not issue, as an impostor at its address would.
+    const swap = await node(
+      "10.79.0.13",
+      "ssh-keygen -q -t ed25519 -N '' -f /root/other && cp /root/other /etc/ssh/ssh_host_ed25519_key && sv hup /etc/service/sshd",
+    );
+    expect(swap.code, swap.stdout + swap.stderr).toBe(0);
+    const refused = await reconcile();
+    expect(refused.code, refused.out).toBe(4);
+    expect(refused.out).toMatch(/refused: node3 presented a host key yagura neither issued nor pinned/);
+    expect(refused.out).toMatch(/node3 \(root@10\.79\.0\.13:22\): host key changed: expected SHA256:/);
+  }, 120_000);
 });
