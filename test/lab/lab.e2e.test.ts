@@ -2,6 +2,7 @@
  * The lab end to end, with real parts: five nodes (3 control-plane, 2 workers) on their own bridge
  * and subnet, real sshd with pinned host keys, runit as PID 1, then a complete teardown.
  */
+import { hostKeyFiles, readHostKey } from "../../src/pki/host-keys.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +71,12 @@ describe.skipIf(skip !== undefined)("yagura lab (real namespaces, sshd and runit
     const lines = readFileSync(paths.knownHosts, "utf8").trim().split("\n");
     expect(lines.map((l) => l.split(" ")[0]).sort()).toEqual(NODES.map((n) => n[1]).sort());
     for (const l of lines) expect(l).toMatch(/^\d+\.\d+\.\d+\.\d+ ssh-ed25519 [A-Za-z0-9+/=]+$/);
+    // Each node serves the key yagura issued for it (kept 0600 with the PKI), as a stack's server does.
+    for (const [name, addr] of NODES) {
+      const issued = readHostKey(paths.pkiDir, name)!;
+      expect(lines).toContain(`${addr} ${issued.publicKey.split(" ").slice(0, 2).join(" ")}`);
+      expect((statSync(hostKeyFiles(paths.pkiDir, name).key).mode & 0o777).toString(8)).toBe("600");
+    }
   });
 
   it("reaches each node over ssh at its own address with its pinned host key, and only there", async () => {
