@@ -7,6 +7,7 @@ import { registerDriftCommand } from "./drift.js";
 import { registerRebuildCommands } from "./rebuild.js";
 import { registerKubeconfigCommand } from "./kubeconfig.js";
 import { registerRenderCommand } from "./render.js";
+import { registerSshConfigCommand } from "./ssh-config.js";
 
 /** Each domain adds its commands here, keeping main.ts small. */
 export function registerExtraCommands(program: Command): void {
@@ -17,4 +18,5 @@ export function registerExtraCommands(program: Command): void {
   registerRebuildCommands(program);
   registerKubeconfigCommand(program);
   registerRenderCommand(program);
+  registerSshConfigCommand(program);
 }
