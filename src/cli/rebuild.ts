@@ -12,6 +12,7 @@ import { parseDuration } from "../inventory/rules/syntax.js";
 import { applyRebuild, computePlan, inventorySha } from "../rebuild/apply.js";
 import type { RebuildEnv } from "../rebuild/context.js";
 import { formatPlan } from "../rebuild/format.js";
+import { BUILT_DOC, parseBuilt } from "../rebuild/existing.js";
 import { openApply } from "../rebuild/journal.js";
 import { STATE_HELP, stateFromFlags, withStateOptions, type StateFlags } from "../state/cli.js";
 import type { StateBackend, WithPki } from "../state/types.js";
@@ -45,7 +46,7 @@ export function registerRebuildCommands(program: Command): void {
   /** What `plan` prints; exit 4 (RefusedError) when apply would refuse. */
   const planCommand = async (env: string, scope: "etcd" | "all", backend: StateBackend) => {
     const readPki = backend.readPki;
-    const r = rebuildEnv(env, scope, readPki);
+    const r = { ...rebuildEnv(env, scope, readPki), built: parseBuilt(await backend.readDocument(BUILT_DOC)) };
     const open = openApply(await backend.readJournal());
     if (open) {
       const same = open.inventorySha === inventorySha(r.file);

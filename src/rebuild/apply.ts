@@ -4,7 +4,7 @@
  * act at once), then either resumes the apply the journal says stopped (same inventory) or plans
  * afresh (observe, gather what exists, plan; any refusal stops here), records the plan and runs its
  * steps in order, each journaled as it starts and ends. The PKI, op records and journal all go
- * through the holder. A crash leaves the journal open; the next apply re-runs the step that had started.
+ * through the holder, and so does the build record. A crash leaves the journal open; the next apply re-runs the step that had started.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { RefusedError } from "../cli/errors.js";
 import type { LoopEvent } from "../run/loop.js";
 import type { StateBackend, StateHolder } from "../state/types.js";
 import { gatherExisting, observeCluster, type RebuildEnv } from "./context.js";
+import { BUILT_DOC, parseBuilt } from "./existing.js";
 import { formatPlan } from "./format.js";
 import { journalWriter, openApply, type JournalWriter } from "./journal.js";
 import { planRebuild } from "./plan.js";
@@ -94,7 +95,12 @@ export async function applyRebuild(
     if (holder.takeover) o.print(holder.takeover);
     else if (backend.describe !== "local") o.print(`leading ${backend.describe} with token ${holder.token}`);
     // Every preparation of the run (plan, each step's pass, the stack step) borrows the holder's PKI.
-    const held: RebuildEnv = { ...env, session: { ...env.session, withPki: holder.withPki } };
+    // So is the build record: read from the holder's store, written back by the record-built step.
+    const held: RebuildEnv = {
+      ...env,
+      session: { ...env.session, withPki: holder.withPki },
+      built: parseBuilt(await holder.documents.read(BUILT_DOC)),
+    };
     const journal = journalWriter(holder.journal, holder.token);
     const { applyId, steps, finished } = await resumeOrPlan(held, holder, journal, inventorySha(file), o);
     const deps = {
@@ -106,6 +112,7 @@ export async function applyRebuild(
       maxPasses: o.maxPasses,
       drainTimeoutMs: o.drainTimeoutMs,
       progress: o.progress,
+      recordBuilt: (text: string) => holder.documents.write(BUILT_DOC, text),
     };
     for (const s of steps) {
       if (finished.has(s.id)) continue;

@@ -12,7 +12,7 @@ import type { OpContext } from "../ops/types.js";
 import type { PassIO } from "../run/loop.js";
 import type { Material } from "../run/material.js";
 import { session, type SessionOptions } from "../run/session.js";
-import { builtPath, existingNodes, readBuilt, type StackNodeBuilt } from "./existing.js";
+import { builtPath, existingNodes, readBuilt, type BuiltRecord, type StackNodeBuilt } from "./existing.js";
 import type { ExistingNode } from "./types.js";
 
 /** Where an apply or a plan runs. */
@@ -22,6 +22,8 @@ export interface RebuildEnv {
   readonly session: SessionOptions;
   /** `--stack-outputs` / YAGURA_STACK_OUTPUTS. */
   readonly stackOutputs?: string;
+  /** How the last apply built each node, as the state backend keeps it. @default the local rebuild-built.json */
+  readonly built?: Readonly<Record<string, BuiltRecord>>;
 }
 
 /** The stack's nodes (none for static-only environments); throws StackOutputsError when unreadable. */
@@ -35,7 +37,7 @@ export function stackNodes(env: RebuildEnv): StackNodeBuilt[] {
 export function gatherExisting(env: RebuildEnv): ExistingNode[] {
   const paths = session(env.spec, env.session).paths;
   const lab = env.spec.inventory.lab ? readState(paths.labDir) : undefined;
-  return existingNodes(readBuilt(builtPath(paths.dir)), lab, stackNodes(env));
+  return existingNodes(env.built ?? readBuilt(builtPath(paths.dir)), lab, stackNodes(env));
 }
 
 /** The spec joined with the stack when it can be (server ids for the reconciler). */

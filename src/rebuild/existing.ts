@@ -1,7 +1,8 @@
 /**
  * What exists, for the planner: the stack's `nodes` output (servers and how they were built), the
  * lab's record of its nodes, and yagura's record of how each node was last built by an apply
- * (`<state>/<env>/rebuild-built.json`, written at the end of every apply, fenced by the lock).
+ * (`<state>/<env>/rebuild-built.json`, or a document of the etcd state backend; written at the end
+ * of every apply, fenced by the lock).
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,27 +22,40 @@ export interface BuiltRecord {
   readonly built: BuiltWith;
 }
 
+/** The record's name as a state backend document (locally the file `<state>/<env>/rebuild-built.json`). */
+export const BUILT_DOC = "rebuild-built.json";
+
 /** The record file of an environment dir. */
 export function builtPath(envDir: string): string {
-  return join(envDir, "rebuild-built.json");
+  return join(envDir, BUILT_DOC);
 }
 
-/** Reads the record; empty when no apply has finished yet. */
+/** Parses the record's text; empty when no apply has finished yet (undefined). */
+export function parseBuilt(text: string | undefined): Record<string, BuiltRecord> {
+  return text === undefined ? {} : (JSON.parse(text) as { nodes: Record<string, BuiltRecord> }).nodes;
+}
+
+/** Reads the record file; empty when no apply has finished yet. */
 export function readBuilt(path: string): Record<string, BuiltRecord> {
-  if (!existsSync(path)) return {};
-  return (JSON.parse(readFileSync(path, "utf8")) as { nodes: Record<string, BuiltRecord> }).nodes;
+  return parseBuilt(existsSync(path) ? readFileSync(path, "utf8") : undefined);
 }
 
-/** Records every node of `spec` as built from it (atomically; `check` fences a stale holder off). */
-export function writeBuilt(path: string, spec: ClusterSpec, check: () => void): void {
+/** The record's text: every node of `spec` as built from it. */
+export function builtText(spec: ClusterSpec): string {
   const nodes = Object.fromEntries(
     spec.nodes.map((n) => [
       n.name,
       { address: n.address, role: n.role, managed: n.managed, lab: n.kind === "lab", built: wantedBuild(spec, n) },
     ]),
   );
+  return JSON.stringify({ version: 1, nodes }, null, 2) + "\n";
+}
+
+/** Records every node of `spec` as built from it (atomically; `check` fences a stale holder off). */
+export function writeBuilt(path: string, spec: ClusterSpec, check: () => void): void {
+  const text = builtText(spec);
   check();
-  writeFileSync(path + ".tmp", JSON.stringify({ version: 1, nodes }, null, 2) + "\n", { mode: 0o600 });
+  writeFileSync(path + ".tmp", text, { mode: 0o600 });
   renameSync(path + ".tmp", path);
 }
 

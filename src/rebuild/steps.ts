@@ -17,7 +17,7 @@ import { OperationFailedError, RefusedError } from "../cli/errors.js";
 import { memberOf } from "./changes.js";
 import { joinedSpec, reachSpec, withPass, type RebuildEnv } from "./context.js";
 import { drainNodes, uncordonNodes } from "./drain.js";
-import { builtPath, writeBuilt } from "./existing.js";
+import { builtPath, builtText, writeBuilt } from "./existing.js";
 import { stackStep, type StepOutcome } from "./stack.js";
 import type { ExistingNode, PlanStep } from "./types.js";
 
@@ -32,6 +32,8 @@ export interface StepDeps {
   readonly maxPasses: number;
   readonly drainTimeoutMs: number;
   progress(e: LoopEvent): void;
+  /** Stores the build record where the state backend keeps it (fenced). @default the local file */
+  recordBuilt?(text: string): Promise<void>;
 }
 
 const done = (message: string): StepOutcome => ({ kind: "done", message });
@@ -176,7 +178,8 @@ export async function runStep(step: PlanStep, d: StepDeps): Promise<StepOutcome>
     case "reconcile":
       return reconcile(d);
     case "record-built":
-      writeBuilt(builtPath(session(d.env.spec, d.env.session).paths.dir), d.env.spec, d.check);
+      if (d.recordBuilt) await d.recordBuilt(builtText(d.env.spec));
+      else writeBuilt(builtPath(session(d.env.spec, d.env.session).paths.dir), d.env.spec, d.check);
       return done(`recorded how ${d.env.spec.nodes.length} node(s) are built`);
   }
 }

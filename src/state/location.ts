@@ -87,5 +87,6 @@ export function stateKeys(prefix: string, env: string) {
     records: `${base}/records/`,
     secrets: `${base}/secrets/`,
     journal: `${base}/journal/`,
+    documents: `${base}/documents/`,
   } as const;
 }

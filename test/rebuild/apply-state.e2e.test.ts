@@ -106,7 +106,14 @@ describe.skipIf(skip !== undefined)("apply with an etcd --state in the lab (real
     if (loc.kind !== "etcd") throw new Error("expected an etcd location");
     return etcdBackend(ENV, loc, { YAGURA_STATE_KEY: key });
   };
-  const localJournal = () => existsSync(join(envPaths(ENV, state).dir, "rebuild-journal.jsonl"));
+  const local = (f: string) => existsSync(join(envPaths(ENV, state).dir, f));
+  const localJournal = () => local("rebuild-journal.jsonl");
+  /** The build record the store keeps: node → rebuild token. */
+  const builtTokens = async () => {
+    const doc = await store.raw.get(`${keys.documents}rebuild-built.json`).string();
+    const nodes = (JSON.parse(doc ?? "{}") as { nodes?: Record<string, { built: { rebuildToken: string } }> }).nodes;
+    return Object.fromEntries(Object.entries(nodes ?? {}).map(([n, r]) => [n, r.built.rebuildToken]));
+  };
 
   beforeAll(async () => {
     store = await startStateEtcd();
@@ -138,6 +145,9 @@ describe.skipIf(skip !== undefined)("apply with an etcd --state in the lab (real
     expect(first.code, first.out).toBe(0);
     expect(first.out).toMatch(/^leading etcd:\/\/\S+ with token \d+$/m);
     expect(first.out).toMatch(/^apply completed: 2 step\(s\)$/m);
+    // The build record is in the store, where the next plan (on any machine) compares with it.
+    expect(await builtTokens()).toEqual({ cp1: "", w1: "a" });
+    expect(local("rebuild-built.json")).toBe(false);
     await until(10_000, () => refused !== undefined);
     expect(String(refused)).toMatch(
       new RegExp(`${ENV} is led by ${hostname()}:${first.pid} since .* \\(token \\d+\\)`),
@@ -181,6 +191,8 @@ describe.skipIf(skip !== undefined)("apply with an etcd --state in the lab (real
       "4-uncordon-w1",
       "5-record-built",
     ]);
+    // The replace of w1 was planned from the store's build record ("a"), not a local file.
+    expect(local("rebuild-built.json")).toBe(false);
     expect(open.finished.has("1-drain-w1")).toBe(true);
     const next = open.steps.find((s) => !open.finished.has(s.id))!.id;
     expect(localJournal()).toBe(false);
@@ -192,6 +204,7 @@ describe.skipIf(skip !== undefined)("apply with an etcd --state in the lab (real
     expect(r.out).not.toMatch(/^step 1-drain-w1/m);
     expect(r.out).toMatch(/^apply completed: 5 step\(s\)$/m);
     expect(openApply(await readEtcdJournal(store.raw, keys.journal))).toBeUndefined();
+    expect(await builtTokens()).toEqual({ cp1: "", w1: "b" });
     const again = await yagura(["plan", file, "--scope", "etcd"]);
     expect(again.out).toMatch(/rebuild: no node to add, remove or replace/);
     expect(again.out).toMatch(/phase: completed/);

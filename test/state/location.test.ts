@@ -65,6 +65,8 @@ describe("parseStateLocation", () => {
       leader: "/yagura/prod/leader",
       records: "/yagura/prod/records/",
       secrets: "/yagura/prod/secrets/",
+      journal: "/yagura/prod/journal/",
+      documents: "/yagura/prod/documents/",
     });
   });
 });

@@ -11,6 +11,7 @@ import type { StateBackend, StateHolder, WithPki } from "../types.js";
 import { stateClient } from "./client.js";
 import { campaign } from "./election.js";
 import { fencedTxn } from "./fence.js";
+import { etcdDocuments, readEtcdDocument } from "./documents.js";
 import { etcdJournal, readEtcdJournal } from "./journal.js";
 import { etcdRecordWriter, readEtcdRecords } from "./records.js";
 import { withSecretsDir, type SecretStore } from "./secrets.js";
@@ -93,6 +94,13 @@ export function etcdBackend(
           token: lead.token,
           checkLeader: check,
         }),
+        documents: etcdDocuments({
+          client,
+          prefix: keys.documents,
+          leaderKey: keys.leader,
+          token: lead.token,
+          check,
+        }),
         close,
         ...(prev || open.length > 0
           ? {
@@ -107,6 +115,7 @@ export function etcdBackend(
     },
     readRecords: () => readEtcdRecords(client, keys.records).catch(unreachable),
     readJournal: () => readEtcdJournal(client, keys.journal).catch(unreachable),
+    readDocument: (name) => readEtcdDocument(client, keys.documents, name).catch(unreachable),
     readPki,
     close: async () => client.close(),
   };
