@@ -94,8 +94,8 @@ export async function applyRebuild(
   try {
     if (holder.takeover) o.print(holder.takeover);
     else if (backend.describe !== "local") o.print(`leading ${backend.describe} with token ${holder.token}`);
-    // Every preparation of the run (plan, each step's pass, the stack step) borrows the holder's PKI.
-    // So is the build record: read from the holder's store, written back by the record-built step.
+    // Every preparation of the run (plan, each step's pass, the stack step) borrows the holder's PKI;
+    // the build record, too, comes from the holder's store and goes back there (record-built step).
     const held: RebuildEnv = {
       ...env,
       session: { ...env.session, withPki: holder.withPki },
