@@ -6,7 +6,7 @@
  * no managed node in the step, or no OpenStack provider installed where Terraform looks, is
  * reported as skipped with the reason (it never reaches for the registry to find out). The stacks
  * read each node's yagura-issued SSH host key from the PKI, so the commands run while the state
- * backend lends it, with its directory in YAGURA_PKI_DIR.
+ * backend lends it, with its directory in YAGURA_PKI_DIR (for the environment in YAGURA_PKI_ENV).
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -15,9 +15,10 @@ import { join } from "node:path";
 import { envPaths } from "../cluster/paths.js";
 import { PROJECT_DIR } from "../infra/stack-outputs.js";
 import type { WithPki } from "../state/types.js";
+// The stacks read the lent directory for this one environment (stacks/host-keys.ts).
+import { PKI_DIR_VAR, PKI_ENV_VAR } from "../../stacks/host-keys.js";
 
-/** The variable that names the PKI directory to the stacks (default there: the local `<state>/<env>/pki`). */
-export const PKI_DIR_VAR = "YAGURA_PKI_DIR";
+export { PKI_DIR_VAR, PKI_ENV_VAR };
 
 /** Outcome of a step that may not be possible here. */
 export type StepOutcome =
@@ -118,7 +119,8 @@ export async function stackStep(
     };
   }
   return withPki(async (pkiDir) => {
-    const exec = (argv: readonly string[]) => (o.exec ?? runCommand)(argv, project, { [PKI_DIR_VAR]: pkiDir });
+    const exec = (argv: readonly string[]) =>
+      (o.exec ?? runCommand)(argv, project, { [PKI_DIR_VAR]: pkiDir, [PKI_ENV_VAR]: env });
     if (action === "deploy") {
       await exec(["npx", "cdktf", "deploy", env, "--auto-approve"]);
       return { kind: "done", message: `cdktf deploy ${env}` };

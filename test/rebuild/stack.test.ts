@@ -99,7 +99,8 @@ describe("stackStep", () => {
     await stackStep("prod", "replace", ["gen-10"], { projectDir: project, exec, withPki });
     expect(PKI_DIR_VAR).toBe("YAGURA_PKI_DIR");
     expect(r.calls.map((c) => c.split(" ")[0])).toEqual(["npx", "terraform"]);
-    expect(r.envs).toEqual([{ YAGURA_PKI_DIR: lent }, { YAGURA_PKI_DIR: lent }]);
+    const lentEnv = { YAGURA_PKI_DIR: lent, YAGURA_PKI_ENV: "prod" };
+    expect(r.envs).toEqual([lentEnv, lentEnv]);
     // One lending for synth and apply alike, and both ran before it ended.
     expect(lends).toBe(1);
     expect(present).toEqual([true, true]);
@@ -110,7 +111,7 @@ describe("stackStep", () => {
     setup(true);
     const r = recorder();
     await stackStep("prod", "deploy", ["gen-1"], { projectDir: project, exec: r.exec });
-    expect(r.envs).toEqual([{ YAGURA_PKI_DIR: envPaths("prod").pkiDir }]);
+    expect(r.envs).toEqual([{ YAGURA_PKI_DIR: envPaths("prod").pkiDir, YAGURA_PKI_ENV: "prod" }]);
   });
 
   it("the default runner gives the variable to the child process", async () => {
