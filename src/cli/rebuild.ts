@@ -116,7 +116,11 @@ export function registerRebuildCommands(program: Command): void {
     .argument("<env>", "environment name or inventory file")
     .option("--scope <scope>", "how far each reconcile goes: etcd or all", "all")
     .option("--max-passes <n>", "passes per reconcile step", "30")
-    .option("--drain-timeout <duration>", "give up a drain after this long, naming what blocks", "5m")
+    .option(
+      "--drain-timeout <duration>",
+      "give up a drain (or the wait for a rebuilt node to be Ready before uncordon) after this long, naming what blocks",
+      "5m",
+    )
     .option("--wait <seconds>", "wait this long for another reconciler to finish", "0")
     .option("--discard-journal", "close an interrupted apply of another inventory and plan afresh")
     .addHelpText(
