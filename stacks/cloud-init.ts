@@ -95,7 +95,6 @@ export function cloudInitView(
 export function renderCloudInit(role: NodeSpec["role"], view: CloudInitView): string {
   const text = renderTemplate(`cloud-init/${role}.yaml.hbs`, view);
   const bad = /[$%]\{/.exec(text.replace(/\$\{TfToken\[TOKEN\.\d+\]\}/g, ""));
-  if (bad)
-    throw new Error(`cloud-init for ${view.hostname} contains ${bad[0]}, which Terraform would interpolate`);
+  if (bad) throw new Error(`cloud-init for ${view.hostname} contains ${bad[0]}, which Terraform would interpolate`);
   return text;
 }
