@@ -5,52 +5,23 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { journalWriter, openApply } from "../../src/rebuild/journal.js";
-import { etcdBackend } from "../../src/state/etcd/backend.js";
 import { stateClient } from "../../src/state/etcd/client.js";
 import { etcdJournal, readEtcdJournal } from "../../src/state/etcd/journal.js";
-import { parseStateLocation, stateKeys } from "../../src/state/location.js";
-import { LostLeadershipError, type StateBackend } from "../../src/state/index.js";
+import { stateKeys } from "../../src/state/location.js";
+import { LostLeadershipError } from "../../src/state/index.js";
 import { until } from "../e2e/helpers.js";
-import { newStateKey, startStateEtcd, stateEtcdSkipReason, type StateEtcd } from "./state-etcd.js";
+import { stateEtcdSkipReason, throws, useStateStore } from "./state-etcd.js";
 
 const skip = stateEtcdSkipReason();
 if (skip) console.warn(skip.replace("state tests", "apply journal tests"));
 
 const TTL = 3;
 
-const throws = (fn: () => void) => {
-  try {
-    fn();
-    return false;
-  } catch {
-    return true;
-  }
-};
-
 describe.skipIf(skip !== undefined)("apply journal in the etcd state backend (real etcd)", () => {
-  let store: StateEtcd;
-  const key = newStateKey();
-  const opened: StateBackend[] = [];
-  let n = 0;
-  const prefix = () => `/j${++n}`;
-  /** A backend with its own client, as another yagura instance would have. */
-  const backend = (p: string) => {
-    const loc = parseStateLocation(`etcd://${store.hostPort}?ttl=${TTL}s&prefix=${p}`, store.tls);
-    if (loc.kind !== "etcd") throw new Error("expected an etcd location");
-    const b = etcdBackend("env1", loc, { YAGURA_STATE_KEY: key });
-    opened.push(b);
-    return b;
-  };
-
-  beforeAll(async () => {
-    store = await startStateEtcd();
-  });
-  afterAll(async () => {
-    for (const b of opened) await b.close().catch(() => undefined);
-    await store?.stop();
-  });
+  const { key, store, backend, ...s } = useStateStore(TTL);
+  const prefix = () => s.prefix("j");
 
   it("the next holder reads what a holder killed mid-step journaled, and carries the apply on", async () => {
     const p = prefix();
@@ -60,10 +31,10 @@ describe.skipIf(skip !== undefined)("apply journal in the etcd state backend (re
         "--import",
         "tsx",
         join(import.meta.dirname, "journal-holder.ts"),
-        `etcd://${store.hostPort}?ttl=${TTL}s&prefix=${p}`,
-        store.tls.ca,
-        store.tls.cert,
-        store.tls.key,
+        `etcd://${store().hostPort}?ttl=${TTL}s&prefix=${p}`,
+        store().tls.ca,
+        store().tls.cert,
+        store().tls.key,
       ],
       { env: { ...process.env, YAGURA_STATE_KEY: key, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -114,14 +85,14 @@ describe.skipIf(skip !== undefined)("apply journal in the etcd state backend (re
     const ja = journalWriter(a.journal, a.token);
     const applyId = await ja.begin("sha-a", [{ id: "1-reconcile", action: "reconcile", nodes: [], why: "" }]);
     // The lease is gone (an operator, a partition that outlived the ttl): another instance leads.
-    await store.raw.delete().key(keys.leader);
+    await store().raw.delete().key(keys.leader);
     await until(5000, () => throws(() => a.check()));
     await expect(ja.step(applyId, "1-reconcile", "started")).rejects.toBeInstanceOf(LostLeadershipError);
     const b = await backend(p).acquire({ waitMs: 10_000 });
 
     // A process that missed all of that still holds the old token and skips its own check: the
     // transaction's compare refuses it, and after one refusal the store refuses everything.
-    const late = stateClient([`https://${store.hostPort}`], store.tls);
+    const late = stateClient([`https://${store().hostPort}`], store().tls);
     try {
       const stale = etcdJournal({
         client: late,
@@ -139,7 +110,7 @@ describe.skipIf(skip !== undefined)("apply journal in the etcd state backend (re
     } finally {
       late.close();
     }
-    const lines = await readEtcdJournal(store.raw, keys.journal);
+    const lines = await readEtcdJournal(store().raw, keys.journal);
     expect(lines.map((l) => [l.type, l.token])).toEqual([["plan", a.token]]);
     // The new holder sees the open apply and can end it.
     const open = openApply(await b.journal.read())!;
@@ -155,9 +126,13 @@ describe.skipIf(skip !== undefined)("apply journal in the etcd state backend (re
     const keys = stateKeys(p, "env1");
     const at = new Date().toISOString();
     // Keys that sort backwards, as a holder whose token or counter sorts lower might write.
-    await store.raw.put(`${keys.journal}b`).value(JSON.stringify({ type: "plan", applyId: "x", at, token: 9 }));
-    await store.raw.put(`${keys.journal}a`).value(JSON.stringify({ type: "end", applyId: "x", at, token: 9 }));
-    await store.raw.put(`${keys.journal}c`).value("not json");
-    expect((await readEtcdJournal(store.raw, keys.journal)).map((l) => l.type)).toEqual(["plan", "end"]);
+    await store()
+      .raw.put(`${keys.journal}b`)
+      .value(JSON.stringify({ type: "plan", applyId: "x", at, token: 9 }));
+    await store()
+      .raw.put(`${keys.journal}a`)
+      .value(JSON.stringify({ type: "end", applyId: "x", at, token: 9 }));
+    await store().raw.put(`${keys.journal}c`).value("not json");
+    expect((await readEtcdJournal(store().raw, keys.journal)).map((l) => l.type)).toEqual(["plan", "end"]);
   });
 });

@@ -5,28 +5,18 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
-import { etcdBackend } from "../../src/state/etcd/backend.js";
 import { stateClient } from "../../src/state/etcd/client.js";
 import { etcdDocuments } from "../../src/state/etcd/documents.js";
 import { localBackend } from "../../src/state/local.js";
-import { parseStateLocation, stateKeys } from "../../src/state/location.js";
-import { LostLeadershipError, type StateBackend } from "../../src/state/index.js";
+import { stateKeys } from "../../src/state/location.js";
+import { LostLeadershipError } from "../../src/state/index.js";
 import { until } from "../e2e/helpers.js";
-import { newStateKey, startStateEtcd, stateEtcdSkipReason, type StateEtcd } from "./state-etcd.js";
+import { stateEtcdSkipReason, throws, useStateStore } from "./state-etcd.js";
 
 const skip = stateEtcdSkipReason();
 if (skip) console.warn(skip.replace("state tests", "etcd document tests"));
-
-const throws = (fn: () => void) => {
-  try {
-    fn();
-    return false;
-  } catch {
-    return true;
-  }
-};
 
 describe("documents in the local backend", () => {
   let root = "";
@@ -49,23 +39,9 @@ describe("documents in the local backend", () => {
 });
 
 describe.skipIf(skip !== undefined)("documents in the etcd backend (real etcd)", () => {
-  let store: StateEtcd;
-  const key = newStateKey();
-  const opened: StateBackend[] = [];
-  const backend = () => {
-    const loc = parseStateLocation(`etcd://${store.hostPort}?ttl=3s&prefix=/docs`, store.tls);
-    if (loc.kind !== "etcd") throw new Error("expected an etcd location");
-    const b = etcdBackend("env1", loc, { YAGURA_STATE_KEY: key });
-    opened.push(b);
-    return b;
-  };
-  beforeAll(async () => {
-    store = await startStateEtcd();
-  });
-  afterAll(async () => {
-    for (const b of opened) await b.close().catch(() => undefined);
-    await store?.stop();
-  });
+  const s = useStateStore(3);
+  const store = s.store;
+  const backend = () => s.backend("/docs");
 
   it("the holder replaces a document another instance reads; a lost or stale holder's write is refused", async () => {
     const keys = stateKeys("/docs", "env1");
@@ -75,11 +51,11 @@ describe.skipIf(skip !== undefined)("documents in the etcd backend (real etcd)",
     expect(await backend().readDocument("rebuild-built.json")).toBe("two");
     expect(await backend().readDocument("other.json")).toBeUndefined();
 
-    await store.raw.delete().key(keys.leader);
+    await store().raw.delete().key(keys.leader);
     await until(5000, () => throws(() => a.check()));
     await expect(a.documents.write("rebuild-built.json", "late")).rejects.toBeInstanceOf(LostLeadershipError);
     const b = await backend().acquire({ waitMs: 10_000 });
-    const late = stateClient([`https://${store.hostPort}`], store.tls);
+    const late = stateClient([`https://${store().hostPort}`], store().tls);
     try {
       const stale = etcdDocuments({
         client: late,

@@ -1,13 +1,13 @@
 /**
  * The etcd state backend against a real etcd: one leader per environment, hand-over within the
  * lease after the holder dies, fenced writes (a late write with an old token is refused), records
- * for `history`, and the PKI sealed in the store.
+ * for `history`, and the PKI sealed in the store().
  */
 import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openPki } from "../../src/pki/index.js";
 import type { OpRecord } from "../../src/run/records.js";
 import { OperationFailedError, RefusedError } from "../../src/cli/errors.js";
@@ -15,46 +15,17 @@ import { etcdBackend } from "../../src/state/etcd/backend.js";
 import { stateClient } from "../../src/state/etcd/client.js";
 import { etcdRecordWriter } from "../../src/state/etcd/records.js";
 import { parseStateLocation, stateKeys } from "../../src/state/location.js";
-import { LostLeadershipError, type StateBackend } from "../../src/state/index.js";
+import { LostLeadershipError } from "../../src/state/index.js";
 import { freePort } from "../infra/etcd-server.js";
-import { newStateKey, startStateEtcd, stateEtcdSkipReason, type StateEtcd } from "./state-etcd.js";
+import { newStateKey, stateEtcdSkipReason, throws, useStateStore } from "./state-etcd.js";
 
 const skip = stateEtcdSkipReason();
 if (skip) console.warn(skip);
 
 const TTL = 3;
 
-const throws = (fn: () => void) => {
-  try {
-    fn();
-    return false;
-  } catch {
-    return true;
-  }
-};
-
 describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
-  let store: StateEtcd;
-  const key = newStateKey();
-  const opened: StateBackend[] = [];
-  let n = 0;
-  /** A backend with its own client, as another yagura instance would have; each test its own prefix. */
-  const backend = (prefix: string, stateKey = key) => {
-    const loc = parseStateLocation(`etcd://${store.hostPort}?ttl=${TTL}s&prefix=${prefix}`, store.tls);
-    if (loc.kind !== "etcd") throw new Error("expected an etcd location");
-    const b = etcdBackend("env1", loc, { YAGURA_STATE_KEY: stateKey });
-    opened.push(b);
-    return b;
-  };
-  const prefix = () => `/t${++n}`;
-
-  beforeAll(async () => {
-    store = await startStateEtcd();
-  });
-  afterAll(async () => {
-    for (const b of opened) await b.close().catch(() => undefined);
-    await store?.stop();
-  });
+  const { key, store, backend, prefix, track } = useStateStore(TTL);
 
   it("lets one instance lead; another is refused with the holder named", async () => {
     const p = prefix();
@@ -69,7 +40,7 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
 
   it("hands over within the lease when the holder is killed, and refuses the old holder's late write", async () => {
     const p = prefix();
-    const url = `etcd://${store.hostPort}?ttl=${TTL}s&prefix=${p}`;
+    const url = `etcd://${store().hostPort}?ttl=${TTL}s&prefix=${p}`;
     const child = spawn(
       process.execPath,
       [
@@ -77,9 +48,9 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
         "tsx",
         join(import.meta.dirname, "holder-process.ts"),
         url,
-        store.tls.ca,
-        store.tls.cert,
-        store.tls.key,
+        store().tls.ca,
+        store().tls.cert,
+        store().tls.key,
       ],
       { env: { ...process.env, YAGURA_STATE_KEY: key, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -111,7 +82,7 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
     expect(b.takeover).toMatch(new RegExp(`after .+ \\(token ${oldToken}\\); 1 unfinished op\\(s\\) marked cancelled`));
 
     // A process that kept its old token (it missed its lease running out) writes late: refused.
-    const late = stateClient([`https://${store.hostPort}`], store.tls);
+    const late = stateClient([`https://${store().hostPort}`], store().tls);
     try {
       const k = stateKeys(p, "env1");
       const w = etcdRecordWriter({
@@ -140,16 +111,16 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
     const p = prefix();
     const be = backend(p);
     const a = await be.acquire();
-    await store.raw.delete().key(stateKeys(p, "env1").leader);
+    await store().raw.delete().key(stateKeys(p, "env1").leader);
     // The leader notices through its watch on the key, before it writes anything.
     for (let i = 0; i < 100 && !throws(() => a.check()); i++) await new Promise((r) => setTimeout(r, 50));
     expect(() => a.check()).toThrow(/the leader key \/t\d+\/env1\/leader was deleted/);
     expect(() => a.records.start("etcd-start", ["node1"], "p")).toThrow(LostLeadershipError);
-    // Secrets are fenced the same way: nothing reaches the store.
+    // Secrets are fenced the same way: nothing reaches the store().
     await expect(
       a.withPki(async (dir) => void (await openPki(dir).ensureCA("etcd-client", new Date()))),
     ).rejects.toThrow(LostLeadershipError);
-    expect(await store.raw.getAll().prefix(stateKeys(p, "env1").secrets).keys()).toEqual([]);
+    expect(await store().raw.getAll().prefix(stateKeys(p, "env1").secrets).keys()).toEqual([]);
     await a.close();
     const again = await be.acquire({ waitMs: 0 });
     expect(again.token).toBeGreaterThan(a.token);
@@ -187,7 +158,7 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
     });
     expect(existsSync(seen)).toBe(false);
     const k = stateKeys(p, "env1");
-    const raw = await store.raw.getAll().prefix(k.secrets).buffers();
+    const raw = await store().raw.getAll().prefix(k.secrets).buffers();
     expect(Object.keys(raw).sort()).toEqual(
       ["etcd-client-ca.crt", "etcd-client-ca.key", "sa.key", "sa.pub"].map((f) => k.secrets + f),
     );
@@ -212,26 +183,26 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
   });
 
   it("refuses to lead or open the PKI without a usable YAGURA_STATE_KEY, naming it; history needs none", async () => {
-    const loc = parseStateLocation(`etcd://${store.hostPort}?prefix=/nokey`, store.tls);
+    const loc = parseStateLocation(`etcd://${store().hostPort}?prefix=/nokey`, store().tls);
     if (loc.kind !== "etcd") throw new Error("expected an etcd location");
     const none = etcdBackend("env1", loc, {});
-    opened.push(none);
+    track(none);
     await expect(none.acquire()).rejects.toThrow(/YAGURA_STATE_KEY is not set.*openssl rand -base64 32/);
     await expect(none.readPki(async () => undefined)).rejects.toThrow(/YAGURA_STATE_KEY is not set/);
     expect(await none.readRecords()).toEqual([]);
     const short = etcdBackend("env1", loc, { YAGURA_STATE_KEY: "c2hvcnQ=" });
-    opened.push(short);
+    track(short);
     await expect(short.acquire()).rejects.toThrow(
       /YAGURA_STATE_KEY is not 32 bytes of base64 \(it decodes to 5 bytes\)/,
     );
-    expect(await store.raw.get(stateKeys("/nokey", "env1").leader).string()).toBeNull();
+    expect(await store().raw.get(stateKeys("/nokey", "env1").leader).string()).toBeNull();
   });
 
   it("says which store did not answer, and how to point at it, when nothing listens there", async () => {
     const b = etcdBackend("env1", parseStateLocation(`etcd://127.0.0.1:${await freePort()}`) as never, {
       YAGURA_STATE_KEY: key,
     });
-    opened.push(b);
+    track(b);
     await expect(b.acquire()).rejects.toBeInstanceOf(OperationFailedError);
     await expect(b.readRecords()).rejects.toThrow(/the state store etcd:\/\/127.0.0.1:\d+ did not answer .*--state-ca/);
   });
