@@ -1,5 +1,5 @@
 /** Shared pieces of the etcd end-to-end tests: the CLI as a child process, etcdctl, ssh, inventories. */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -86,16 +86,32 @@ export interface CliRun {
   code: number | null;
   signal: NodeJS.Signals | null;
   out: string;
+  pid: number;
 }
 
-/** Runs the CLI as a child; `onLine` may kill it (returns true to SIGKILL). */
-export function cli(stateRoot: string, args: string[], onLine?: (line: string) => boolean): Promise<CliRun> {
+/** What `onLine` may ask of a running CLI: true or "kill" → SIGKILL, "term" → SIGTERM. */
+export type LineVerdict = boolean | "kill" | "term" | void;
+
+/** Extra environment for the child (state keys), and a hook to track it for clean-up. */
+export interface CliOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  readonly spawned?: (child: ChildProcess) => void;
+}
+
+/** Runs the CLI as a child with `stateRoot` as its state; `onLine` sees each output line and may signal it. */
+export function cli(
+  stateRoot: string,
+  args: string[],
+  onLine?: (line: string, pid: number) => LineVerdict,
+  o: CliOptions = {},
+): Promise<CliRun> {
   return new Promise((res) => {
     const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args], {
       cwd: ROOT,
-      env: { ...process.env, YAGURA_STATE_DIR: stateRoot, NODE_NO_WARNINGS: "1" },
+      env: { ...process.env, YAGURA_STATE_DIR: stateRoot, NODE_NO_WARNINGS: "1", ...o.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    o.spawned?.(child);
     let out = "";
     let buf = "";
     const feed = (d: Buffer) => {
@@ -105,12 +121,13 @@ export function cli(stateRoot: string, args: string[], onLine?: (line: string) =
       while ((i = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        if (onLine?.(line)) child.kill("SIGKILL");
+        const what = onLine?.(line, child.pid!);
+        if (what) child.kill(what === "term" ? "SIGTERM" : "SIGKILL");
       }
     };
     child.stdout.on("data", feed);
     child.stderr.on("data", feed);
-    child.on("close", (code, signal) => res({ code, signal, out }));
+    child.on("close", (code, signal) => res({ code, signal, out, pid: child.pid! }));
   });
 }
 

@@ -5,10 +5,9 @@
  * leads, and an apply killed with SIGKILL is resumed from the journal in the store (none is local).
  * Every command is the real CLI in a child process.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
 import { clusterSpec } from "../../src/cluster/spec.js";
@@ -18,14 +17,13 @@ import { openApply } from "../../src/rebuild/journal.js";
 import { etcdBackend } from "../../src/state/etcd/backend.js";
 import { readEtcdJournal } from "../../src/state/etcd/journal.js";
 import { parseStateLocation, stateKeys } from "../../src/state/location.js";
-import { e2eSkipReason, until } from "../e2e/helpers.js";
+import { cli, e2eSkipReason, until, type LineVerdict } from "../e2e/helpers.js";
 import { newStateKey, startStateEtcd, stateEtcdSkipReason, type StateEtcd } from "../state/state-etcd.js";
 
 const base = e2eSkipReason() ?? stateEtcdSkipReason();
 const skip = base ? `apply --state e2e skipped: ${base}` : undefined;
 if (skip) console.warn(skip);
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const ENV = "rs91";
 const TTL = 3;
 
@@ -41,13 +39,6 @@ const inventoryText = (workerToken: string) =>
     "",
   ].join("\n");
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  pid: number;
-}
-
 describe.skipIf(skip !== undefined)("apply with an etcd --state in the lab (real CLI, real etcd)", () => {
   const root = skip ? "" : mkdtempSync(join(tmpdir(), "yagura-apply-state-e2e-"));
   const state = join(root, "state");
@@ -62,45 +53,20 @@ describe.skipIf(skip !== undefined)("apply with an etcd --state in the lab (real
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     return clusterSpec(r.env, r.inventory);
   };
-  /** The CLI; `onLine` sees each line and may return "kill" (SIGKILL) or "term" (SIGTERM). */
-  const yagura = (args: string[], onLine?: (l: string, pid: number) => "kill" | "term" | void) =>
-    new Promise<Run>((res) => {
-      const c = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          join(ROOT, "src/cli/main.ts"),
-          ...args,
-          `--state=etcd://${store.hostPort}?ttl=${TTL}s`,
-          `--state-ca=${store.tls.ca}`,
-          `--state-cert=${store.tls.cert}`,
-          `--state-key=${store.tls.key}`,
-        ],
-        {
-          cwd: ROOT,
-          env: { ...process.env, YAGURA_STATE_DIR: state, YAGURA_STATE_KEY: key, NODE_NO_WARNINGS: "1" },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      children.push(c);
-      let out = "";
-      let buf = "";
-      const feed = (d: Buffer) => {
-        out += d.toString();
-        buf += d.toString();
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const l = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          const what = onLine?.(l, c.pid!);
-          if (what) c.kill(what === "kill" ? "SIGKILL" : "SIGTERM");
-        }
-      };
-      c.stdout.on("data", feed);
-      c.stderr.on("data", feed);
-      c.on("close", (code, signal) => res({ code, signal, out, pid: c.pid! }));
-    });
+  /** The CLI with the store as its state; `onLine` may return "kill" (SIGKILL) or "term" (SIGTERM). */
+  const yagura = (args: string[], onLine?: (l: string, pid: number) => LineVerdict) =>
+    cli(
+      state,
+      [
+        ...args,
+        `--state=etcd://${store.hostPort}?ttl=${TTL}s`,
+        `--state-ca=${store.tls.ca}`,
+        `--state-cert=${store.tls.cert}`,
+        `--state-key=${store.tls.key}`,
+      ],
+      onLine,
+      { env: { YAGURA_STATE_KEY: key }, spawned: (c) => children.push(c) },
+    );
   const other = () => {
     const loc = parseStateLocation(`etcd://${store.hostPort}?ttl=${TTL}s`, store.tls);
     if (loc.kind !== "etcd") throw new Error("expected an etcd location");

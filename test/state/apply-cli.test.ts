@@ -4,10 +4,9 @@
  * so every apply stops at its reconcile step (unreachable) after having held the environment:
  * enough to see who may hold it, where the journal and PKI go, and that another machine resumes.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
 import { openApply } from "../../src/rebuild/journal.js";
@@ -16,20 +15,14 @@ import { readEtcdJournal } from "../../src/state/etcd/journal.js";
 import type { StateBackend } from "../../src/state/index.js";
 import { parseStateLocation, stateKeys } from "../../src/state/location.js";
 import { freePort } from "../infra/etcd-server.js";
-import { until } from "../e2e/helpers.js";
+import { cli, until } from "../e2e/helpers.js";
 import { newStateKey, startStateEtcd, stateEtcdSkipReason, type StateEtcd } from "./state-etcd.js";
 
 const skip = stateEtcdSkipReason();
 if (skip) console.warn(skip.replace("state tests", "apply --state tests"));
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const TTL = 3;
 const PREFIX = "/apply";
-
-interface Run {
-  code: number | null;
-  out: string;
-}
 
 describe.skipIf(skip !== undefined)("plan and apply with an etcd --state (real CLI, real etcd)", () => {
   let store: StateEtcd;
@@ -50,37 +43,22 @@ describe.skipIf(skip !== undefined)("plan and apply with an etcd --state (real C
   };
   /** The CLI on machine `m`; `onLine` sees each line as it comes. */
   const yagura = (m: "a" | "b", args: string[], onLine?: (l: string) => void) =>
-    new Promise<Run>((res) => {
-      const c = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          join(ROOT, "src/cli/main.ts"),
-          ...args,
-          file(),
-          "--scope",
-          "etcd",
-          `--state=etcd://${store.hostPort}?ttl=${TTL}s&prefix=${PREFIX}`,
-          `--state-ca=${store.tls.ca}`,
-          `--state-cert=${store.tls.cert}`,
-          `--state-key=${store.tls.key}`,
-        ],
-        {
-          cwd: ROOT,
-          env: { ...process.env, YAGURA_STATE_DIR: machine(m), YAGURA_STATE_KEY: key, NODE_NO_WARNINGS: "1" },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let out = "";
-      const feed = (d: Buffer) => {
-        out += d.toString();
-        for (const l of d.toString().split("\n")) if (l) onLine?.(l);
-      };
-      c.stdout.on("data", feed);
-      c.stderr.on("data", feed);
-      c.on("close", (code) => res({ code, out }));
-    });
+    cli(
+      machine(m),
+      [
+        ...args,
+        file(),
+        "--scope",
+        "etcd",
+        `--state=etcd://${store.hostPort}?ttl=${TTL}s&prefix=${PREFIX}`,
+        `--state-ca=${store.tls.ca}`,
+        `--state-cert=${store.tls.cert}`,
+        `--state-key=${store.tls.key}`,
+      ],
+      // Only watches the lines: never asks cli() to signal the child.
+      (l) => void onLine?.(l),
+      { env: { YAGURA_STATE_KEY: key } },
+    );
   const local = (m: "a" | "b", f: string) => existsSync(join(envPaths("env1", machine(m)).dir, f));
 
   beforeAll(async () => {
