@@ -12,7 +12,8 @@ import { etcdJournal, readEtcdJournal } from "../../src/state/etcd/journal.js";
 import { stateKeys } from "../../src/state/location.js";
 import { LostLeadershipError } from "../../src/state/index.js";
 import { until } from "../e2e/helpers.js";
-import { stateEtcdSkipReason, throws, useStateStore } from "./state-etcd.js";
+import { stateEtcdSkipReason } from "./state-etcd.js";
+import { throws, useStateStore } from "./store-fixture.js";
 
 const skip = stateEtcdSkipReason();
 if (skip) console.warn(skip.replace("state tests", "apply journal tests"));

@@ -13,7 +13,8 @@ import { localBackend } from "../../src/state/local.js";
 import { stateKeys } from "../../src/state/location.js";
 import { LostLeadershipError } from "../../src/state/index.js";
 import { until } from "../e2e/helpers.js";
-import { stateEtcdSkipReason, throws, useStateStore } from "./state-etcd.js";
+import { stateEtcdSkipReason } from "./state-etcd.js";
+import { throws, useStateStore } from "./store-fixture.js";
 
 const skip = stateEtcdSkipReason();
 if (skip) console.warn(skip.replace("state tests", "etcd document tests"));

@@ -17,7 +17,8 @@ import { etcdRecordWriter } from "../../src/state/etcd/records.js";
 import { parseStateLocation, stateKeys } from "../../src/state/location.js";
 import { LostLeadershipError } from "../../src/state/index.js";
 import { freePort } from "../infra/etcd-server.js";
-import { newStateKey, stateEtcdSkipReason, throws, useStateStore } from "./state-etcd.js";
+import { newStateKey, stateEtcdSkipReason } from "./state-etcd.js";
+import { throws, useStateStore } from "./store-fixture.js";
 
 const skip = stateEtcdSkipReason();
 if (skip) console.warn(skip);

@@ -5,10 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Etcd3 } from "etcd3";
-import { afterAll, beforeAll } from "vitest";
-import { etcdBackend } from "../../src/state/etcd/backend.js";
-import { parseStateLocation } from "../../src/state/location.js";
-import type { StateBackend } from "../../src/state/types.js";
 import { openPki } from "../../src/pki/index.js";
 import { freePort, startEtcd, type TestEtcd } from "../infra/etcd-server.js";
 
@@ -61,53 +57,3 @@ export async function startStateEtcd(): Promise<StateEtcd> {
 
 /** A fresh random state key, base64. */
 export const newStateKey = () => randomBytes(32).toString("base64");
-
-/**
- * One store for a describe block (started before its tests, stopped after them), and backends on
- * it, each with its own client as another yagura instance would have; `prefix()` gives each test
- * its own key space.
- */
-export function useStateStore(ttlSeconds: number, env = "env1") {
-  const key = newStateKey();
-  const opened: StateBackend[] = [];
-  let started: StateEtcd | undefined;
-  let n = 0;
-  beforeAll(async () => {
-    started = await startStateEtcd();
-  });
-  afterAll(async () => {
-    for (const b of opened) await b.close().catch(() => undefined);
-    await started?.stop();
-  });
-  const store = (): StateEtcd => {
-    if (!started) throw new Error("the state store starts in beforeAll: use it inside a test");
-    return started;
-  };
-  return {
-    key,
-    store,
-    prefix: (tag = "t") => `/${tag}${++n}`,
-    /** Closes `b` with the store: a backend a test opened by hand. */
-    track(b: StateBackend): StateBackend {
-      opened.push(b);
-      return b;
-    },
-    backend(prefix: string, stateKey = key): StateBackend {
-      const loc = parseStateLocation(`etcd://${store().hostPort}?ttl=${ttlSeconds}s&prefix=${prefix}`, store().tls);
-      if (loc.kind !== "etcd") throw new Error("expected an etcd location");
-      const b = etcdBackend(env, loc, { YAGURA_STATE_KEY: stateKey });
-      opened.push(b);
-      return b;
-    },
-  };
-}
-
-/** True when `fn` throws (for waiting until a holder notices it lost the lead). */
-export function throws(fn: () => void): boolean {
-  try {
-    fn();
-    return false;
-  } catch {
-    return true;
-  }
-}
