@@ -5,6 +5,7 @@
  * Keys are compared as raw wire-format blobs, the same bytes the server sends.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { HostKeyMismatchError, type SshTarget } from "./types.js";
 
 /** One pinned key: its type and the raw public key blob. */
 export interface PinnedKey {
@@ -95,4 +96,28 @@ export function parsePublicKey(line: string): PinnedKey[] {
 /** ssh2 host-key algorithm names that can present a key of this known_hosts type. */
 export function hostKeyAlgorithms(type: string): string[] {
   return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
+}
+
+/** The error for a presented key that is revoked, or that no pin (known_hosts or issued) matches. */
+export function hostKeyError(t: SshTarget, where: string, expected: string[], presented: Buffer, known: KnownHosts) {
+  const name = knownHostsName(t.host, t.port);
+  const got = fingerprint(presented);
+  const details = { node: t.name, expected, presented: got, knownHostsPath: known.path };
+  if (known.isRevoked(presented)) {
+    return new HostKeyMismatchError(`${where}: host key ${got} is marked @revoked in ${known.path}`, details);
+  }
+  if (expected.length === 0) {
+    return new HostKeyMismatchError(
+      `${where}: no host key for ${name} is pinned in ${known.path} and yagura issued none for ${t.name}; ` +
+        `the server presents ${got}. Nodes the stack or the lab create get an issued key; for a machine ` +
+        `installed otherwise, add its key to that file once you have checked the fingerprint on its console.`,
+      details,
+    );
+  }
+  return new HostKeyMismatchError(
+    `${where}: host key changed: expected ${expected.join(" or ")}, the server presents ${got}. ` +
+      `A server yagura rebuilt keeps its issued key, so treat this as an attack unless the machine was ` +
+      `reinstalled outside yagura; then replace the line for ${name} in ${known.path}.`,
+    details,
+  );
 }

@@ -12,7 +12,7 @@ import { UserError } from "../cli/errors.js";
 import {
   fingerprint,
   hostKeyAlgorithms,
-  knownHostsName,
+  hostKeyError,
   parseKnownHosts,
   parsePublicKey,
   type KnownHosts,
@@ -22,7 +22,6 @@ import { cmd, shq } from "./shell.js";
 import {
   CommandError,
   CommandTimeoutError,
-  HostKeyMismatchError,
   NodeUnreachableError,
   type ExecOptions,
   type ExecResult,
@@ -254,29 +253,6 @@ export function createSshPool(opts: SshPoolOptions): NodeShell {
       for (const s of await Promise.allSettled(all)) if (s.status === "fulfilled") s.value.dispose();
     },
   };
-}
-
-function hostKeyError(t: SshTarget, where: string, expected: string[], presented: Buffer, known: KnownHosts) {
-  const name = knownHostsName(t.host, t.port);
-  const got = fingerprint(presented);
-  const details = { node: t.name, expected, presented: got, knownHostsPath: known.path };
-  if (known.isRevoked(presented)) {
-    return new HostKeyMismatchError(`${where}: host key ${got} is marked @revoked in ${known.path}`, details);
-  }
-  if (expected.length === 0) {
-    return new HostKeyMismatchError(
-      `${where}: no host key for ${name} is pinned in ${known.path} and yagura issued none for ${t.name}; ` +
-        `the server presents ${got}. Nodes the stack or the lab create get an issued key; for a machine ` +
-        `installed otherwise, add its key to that file once you have checked the fingerprint on its console.`,
-      details,
-    );
-  }
-  return new HostKeyMismatchError(
-    `${where}: host key changed: expected ${expected.join(" or ")}, the server presents ${got}. ` +
-      `A server yagura rebuilt keeps its issued key, so treat this as an attack unless the machine was ` +
-      `reinstalled outside yagura; then replace the line for ${name} in ${known.path}.`,
-    details,
-  );
 }
 
 /**
