@@ -3,8 +3,9 @@
  * lock file, or the lead in a shared etcd, so an apply and a reconciler on another machine never
  * act at once), then either resumes the apply the journal says stopped (same inventory) or plans
  * afresh (observe, gather what exists, plan; any refusal stops here), records the plan and runs its
- * steps in order, each journaled as it starts and ends. The PKI, op records and journal all go
- * through the holder, and so does the build record. A crash leaves the journal open; the next apply re-runs the step that had started.
+ * steps in order, each journaled as it starts and ends. The PKI, op records, journal and build
+ * record all go through the holder. A crash leaves the journal open; the next apply re-runs the
+ * step that had started.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
