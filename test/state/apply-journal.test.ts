@@ -3,8 +3,6 @@
  * killed mid-step journaled is read by the next holder, in the order etcd wrote it; a holder that
  * lost the lead cannot append, and a stale token is refused by the store itself.
  */
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { journalWriter, openApply } from "../../src/rebuild/journal.js";
 import { stateClient } from "../../src/state/etcd/client.js";
@@ -21,31 +19,18 @@ if (skip) console.warn(skip.replace("state tests", "apply journal tests"));
 const TTL = 3;
 
 describe.skipIf(skip !== undefined)("apply journal in the etcd state backend (real etcd)", () => {
-  const { key, store, backend, ...s } = useStateStore(TTL);
+  const { store, backend, ...s } = useStateStore(TTL);
   const prefix = () => s.prefix("j");
 
   it("the next holder reads what a holder killed mid-step journaled, and carries the apply on", async () => {
     const p = prefix();
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(import.meta.dirname, "journal-holder.ts"),
-        `etcd://${store().hostPort}?ttl=${TTL}s&prefix=${p}`,
-        store().tls.ca,
-        store().tls.cert,
-        store().tls.key,
-      ],
-      { env: { ...process.env, YAGURA_STATE_KEY: key, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+    const { child, out, exited } = s.instance(
+      "journal-holder.ts",
+      `etcd://${store().hostPort}?ttl=${TTL}s&prefix=${p}`,
     );
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-    const exited = new Promise((r) => child.once("exit", r));
     let m: RegExpExecArray | null = null;
-    await until(20_000, () => (m = /^journaled (\d+) (\S+)$/m.exec(out)) !== null || child.exitCode !== null);
-    expect(m, out).not.toBeNull();
+    await until(20_000, () => (m = /^journaled (\d+) (\S+)$/m.exec(out())) !== null || child.exitCode !== null);
+    expect(m, out()).not.toBeNull();
     const [oldToken, applyId] = [Number(m![1]), m![2]!];
 
     const standby = backend(p).acquire({ waitMs: Infinity });

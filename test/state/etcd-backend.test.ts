@@ -3,7 +3,6 @@
  * lease after the holder dies, fenced writes (a late write with an old token is refused), records
  * for `history`, and the PKI sealed in the store().
  */
-import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -26,7 +25,8 @@ if (skip) console.warn(skip);
 const TTL = 3;
 
 describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
-  const { key, store, backend, prefix, track } = useStateStore(TTL);
+  const fixture = useStateStore(TTL);
+  const { key, store, backend, prefix, track } = fixture;
 
   it("lets one instance lead; another is refused with the holder named", async () => {
     const p = prefix();
@@ -42,27 +42,11 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
   it("hands over within the lease when the holder is killed, and refuses the old holder's late write", async () => {
     const p = prefix();
     const url = `etcd://${store().hostPort}?ttl=${TTL}s&prefix=${p}`;
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(import.meta.dirname, "holder-process.ts"),
-        url,
-        store().tls.ca,
-        store().tls.cert,
-        store().tls.key,
-      ],
-      { env: { ...process.env, YAGURA_STATE_KEY: key, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-    const exited = new Promise((r) => child.once("exit", r));
+    const { child, out, exited } = fixture.instance("holder-process.ts", url);
     let m: RegExpExecArray | null = null;
-    for (let i = 0; i < 200 && !(m = /^leading (\d+) (.+)$/m.exec(out)) && child.exitCode === null; i++)
+    for (let i = 0; i < 200 && !(m = /^leading (\d+) (.+)$/m.exec(out())) && child.exitCode === null; i++)
       await new Promise((r) => setTimeout(r, 100));
-    expect(m, out).not.toBeNull();
+    expect(m, out()).not.toBeNull();
     const oldToken = Number(m![1]);
     const rec = JSON.parse(m![2]!) as OpRecord;
 
@@ -82,7 +66,7 @@ describe.skipIf(skip !== undefined)("etcd state backend (real etcd)", () => {
     expect(b.token).toBeGreaterThan(oldToken);
     expect(b.takeover).toMatch(new RegExp(`after .+ \\(token ${oldToken}\\); 1 unfinished op\\(s\\) marked cancelled`));
 
-    // A process that kept its old token (it missed its lease running out) writes late: refused.
+    // A process that kept its old token (it missed its lease running out()) writes late: refused.
     const late = stateClient([`https://${store().hostPort}`], store().tls);
     try {
       const k = stateKeys(p, "env1");

@@ -2,6 +2,8 @@
  * The state tests' store fixture, apart from state-etcd.ts because it uses vitest's hooks (the
  * benchmarks start stores too, outside vitest).
  */
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { etcdBackend } from "../../src/state/etcd/backend.js";
 import { parseStateLocation } from "../../src/state/location.js";
@@ -33,6 +35,25 @@ export function useStateStore(ttlSeconds: number, env = "env1") {
     key,
     store,
     prefix: (tag = "t") => `/${tag}${++n}`,
+    /**
+     * Another yagura instance: runs the test/state script `script` on the store at `url` (its TLS
+     * files follow as arguments), in a child process whose output accumulates in `out`.
+     */
+    instance(script: string, url: string): { child: ChildProcess; out: () => string; exited: Promise<unknown> } {
+      const { ca, cert, key: tlsKey } = store().tls;
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", join(import.meta.dirname, script), url, ca, cert, tlsKey],
+        {
+          env: { ...process.env, YAGURA_STATE_KEY: key, NODE_NO_WARNINGS: "1" },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      return { child, out: () => out, exited: new Promise((r) => child.once("exit", r)) };
+    },
     /** Closes `b` with the store: a backend a test opened by hand. */
     track(b: StateBackend): StateBackend {
       opened.push(b);
