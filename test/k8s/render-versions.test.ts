@@ -35,7 +35,9 @@ describe("version switches", () => {
     const inFlags = kubeletFlags(ctx).some((f) => f.startsWith("--container-runtime-endpoint="));
     const inConfig = kubeletConfigView(ctx).settings.some((s) => s.key === "containerRuntimeEndpoint");
     expect([inFlags, inConfig]).toEqual(endpoint === "flag" ? [true, false] : [false, true]);
-    expect(kubeletFlags(ctx)).not.toContain("--container-runtime=remote");
+    // Before 1.27 the endpoint flag only takes effect with --container-runtime=remote (1.24's early
+    // builds still default to dockershim); 1.27 removed the flag, so it must not appear there.
+    expect(kubeletFlags(ctx).includes("--container-runtime=remote")).toBe(endpoint === "flag");
     if (nft === "error") expect(() => proxyFeatureGates("nftables", v)).toThrow(/nftables needs Kubernetes 1.29/);
     else expect(proxyFeatureGates("nftables", v)).toEqual(nft === "gate" ? { NFTablesProxyMode: true } : {});
     expect(proxyFeatureGates("iptables", v)).toEqual({});

@@ -76,7 +76,10 @@ export function kubeletFlags(ctx: RenderContext): string[] {
     `--hostname-override=${ctx.node.name}`,
     `--node-ip=${ctx.node.address}`,
   ];
-  if (!runtimeEndpointInConfig(ctx.v)) flags.push(`--container-runtime-endpoint=${K8S.containerdSocket}`);
+  // Before 1.27 the endpoint is a flag, and it is only used with --container-runtime=remote: early
+  // 1.24 builds still default to the removed Docker runtime (dockershim) and crash-loop without it.
+  if (!runtimeEndpointInConfig(ctx.v))
+    flags.push("--container-runtime=remote", `--container-runtime-endpoint=${K8S.containerdSocket}`);
   // Nodes start with the uninitialized taint until the OpenStack cloud controller manager adopts them.
   if (ctx.onOpenStack) flags.push("--cloud-provider=external");
   return flags;
