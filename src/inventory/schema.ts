@@ -120,6 +120,10 @@ export const inventorySchema = z
     cluster: z
       .object({
         name: z.string(),
+        /**
+         * Release to run, semver with an optional leading v: `1.33.5`, `1.34.0-rc.1`,
+         * `v1.24.0-alpha.1-lab`. A pre-release belongs to its minor (rules/kubernetes.ts checks the range).
+         */
         kubernetesVersion: z.string(),
         serviceCIDR: z.string().default("10.96.0.0/16"),
         podCIDR: z.string().default("10.244.0.0/16"),

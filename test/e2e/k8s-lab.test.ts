@@ -39,8 +39,12 @@ describe("the k8s lab e2e inventory", () => {
 
   it("reads the version a binary prints", () => {
     expect(parseVersionOutput("Kubernetes v1.33.5\n")).toBe("1.33.5");
-    expect(parseVersionOutput("Kubernetes v1.24.17-eks-1\n")).toBe("1.24.17");
+    // A pre-release and build metadata are part of what the inventory must name.
+    expect(parseVersionOutput("Kubernetes v1.24.0-alpha.1-lab\n")).toBe("1.24.0-alpha.1-lab");
+    expect(parseVersionOutput("Kubernetes v1.24.17-eks-1\n")).toBe("1.24.17-eks-1");
+    expect(parseVersionOutput("Kubernetes v1.31.0-alpha.3.123+5f2c4e1-dirty")).toBe("1.31.0-alpha.3.123+5f2c4e1-dirty");
     expect(() => parseVersionOutput("command not found")).toThrow(/cannot read a Kubernetes version/);
+    expect(() => parseVersionOutput("Kubernetes v1.33")).toThrow(/cannot read a Kubernetes version/);
     // A stand-in executable that answers --version like kube-apiserver does.
     writeFileSync(join(dir, "kube-apiserver"), '#!/bin/sh\n[ "$1" = --version ] && echo "Kubernetes v1.31.4"\n');
     chmodSync(join(dir, "kube-apiserver"), 0o755);
@@ -88,6 +92,23 @@ describe("the k8s lab e2e inventory", () => {
     if (!plan.ok) throw new Error(plan.problems.join("; "));
     expect(Object.fromEntries(plan.plans.map((p) => [p.name, p.sha256]))).toEqual(sha256);
     expect(plan.plans.every((p) => p.origin.kind === "local" && p.origin.path.startsWith(dir))).toBe(true);
+  });
+
+  it("writes an inventory that validates with the pre-release a locally built binary reports", () => {
+    const text = k8sLabInventoryText({
+      env: "e83k",
+      bridge: "ygbr83k",
+      cidr: "10.83.0.0/24",
+      version: parseVersionOutput("Kubernetes v1.24.0-alpha.1-lab\n"),
+      sha256: Object.fromEntries(NAMES.map((n) => [n, "0".repeat(64)])),
+      nodes: [
+        { name: "cp1", address: "10.83.0.11", role: "control-plane" },
+        { name: "w1", address: "10.83.0.21", role: "worker" },
+      ],
+    });
+    const r = parseInventory(text, "/x/e83k.yaml");
+    if (!r.ok) throw new Error(JSON.stringify(r.problems, null, 2));
+    expect(r.inventory.cluster.kubernetesVersion).toBe("1.24.0-alpha.1-lab");
   });
 
   it("gives each node its own pod subnet in its CNI config", () => {

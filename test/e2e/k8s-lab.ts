@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { KubeEndpoint } from "../../src/infra/kube-types.js";
+import { parseKubeVersion } from "../../src/inventory/rules/syntax.js";
 import { COMPONENT_BINARIES, type Taint } from "../../src/inventory/schema.js";
 import { e2eSkipReason } from "./helpers.js";
 
@@ -78,10 +79,15 @@ export function binaryChecksums(dir: string): Record<string, string> {
   return Object.fromEntries(COMPONENT_BINARIES.map((b) => [b, sha256File(join(dir, b))]));
 }
 
-/** "Kubernetes v1.33.5" (what `kube-apiserver --version` prints) → "1.33.5". */
+/**
+ * "Kubernetes v1.33.5" (what `kube-apiserver --version` prints) → "1.33.5"; a pre-release and build
+ * metadata stay ("Kubernetes v1.24.0-alpha.1-lab" → "1.24.0-alpha.1-lab"), since the inventory must
+ * name the binaries' whole release.
+ */
 export function parseVersionOutput(out: string): string {
-  const m = /Kubernetes v(\d+\.\d+\.\d+)\b/.exec(out);
-  if (!m) throw new Error(`cannot read a Kubernetes version from ${JSON.stringify(out.trim().slice(0, 200))}`);
+  const m = /Kubernetes v(\S+)/.exec(out);
+  if (!m || !parseKubeVersion(m[1]!))
+    throw new Error(`cannot read a Kubernetes version from ${JSON.stringify(out.trim().slice(0, 200))}`);
   return m[1]!;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  compareVersions,
   isHttpUrl,
   labelKeyProblem,
   labelValueProblem,
@@ -87,13 +88,76 @@ describe("scalars", () => {
     ["1.5m", undefined],
   ])("parseDuration(%s) = %s", (s, ms) => expect(parseDuration(s)).toBe(ms));
 
+  const ver = (major: number, minor: number, patch: number, prerelease?: string, build?: string) => ({
+    major,
+    minor,
+    patch,
+    prerelease,
+    build,
+  });
   it.each([
-    ["1.33.5", [1, 33, 5]],
-    ["v1.24.0", [1, 24, 0]],
+    ["1.33.5", ver(1, 33, 5)],
+    ["v1.24.0", ver(1, 24, 0)],
+    ["1.33.5-rc.1", ver(1, 33, 5, "rc.1")],
+    ["v1.24.0-alpha.1", ver(1, 24, 0, "alpha.1")],
+    // What a locally built kube-apiserver --version reports.
+    ["v1.24.0-alpha.1-lab", ver(1, 24, 0, "alpha.1-lab")],
+    ["1.24.0-0", ver(1, 24, 0, "0")],
+    ["1.24.0-0a", ver(1, 24, 0, "0a")],
+    ["1.24.0--x", ver(1, 24, 0, "-x")],
+    ["1.33.5+build.07", ver(1, 33, 5, undefined, "build.07")],
+    ["v1.24.0-alpha.1.123+5f2c4e1", ver(1, 24, 0, "alpha.1.123", "5f2c4e1")],
+    ["3.5.17", ver(3, 5, 17)],
     ["1.33", undefined],
     ["1.33.05", undefined],
-    ["1.33.5-rc.1", undefined],
+    ["01.33.5", undefined],
+    ["V1.33.5", undefined],
+    ["vv1.33.5", undefined],
+    ["1.33.5-", undefined],
+    ["1.33.5-rc..1", undefined],
+    ["1.33.5-rc.01", undefined], // a numeric pre-release identifier has no leading zero
+    ["1.33.5-rc_1", undefined],
+    ["1.33.5+", undefined],
+    ["1.33.5+a+b", undefined],
+    ["1.33.5 ", undefined],
+    ["", undefined],
   ])("parseKubeVersion(%s)", (s, v) => expect(parseKubeVersion(s)).toEqual(v));
+
+  // Each version is lower than the next (the semver 2.0.0 §11 example, then Kubernetes' own).
+  const ascending = [
+    "1.0.0-alpha",
+    "1.0.0-alpha.1",
+    "1.0.0-alpha.beta",
+    "1.0.0-beta",
+    "1.0.0-beta.2",
+    "1.0.0-beta.11",
+    "1.0.0-rc.1",
+    "1.0.0",
+    "1.23.17",
+    "1.24.0-alpha.1",
+    "1.24.0-alpha.2",
+    // "1-lab" is alphanumeric, so it sorts after every number, alpha.2 included (semver §11.4.3).
+    "1.24.0-alpha.1-lab",
+    "1.24.0-beta.0",
+    "1.24.0-rc.0",
+    "v1.24.0",
+    "1.24.1",
+    "1.25.0-alpha.0",
+    "1.100.0",
+  ];
+  const parse = (s: string) => parseKubeVersion(s)!;
+  it.each(ascending.slice(1).map((b, i) => [ascending[i]!, b]))("%s < %s", (a, b) => {
+    expect(compareVersions(parse(a), parse(b))).toBe(-1);
+    expect(compareVersions(parse(b), parse(a))).toBe(1);
+  });
+  it.each([
+    ["1.24.0", "v1.24.0"],
+    ["1.24.0-rc.1", "v1.24.0-rc.1"],
+    ["1.24.0+a", "1.24.0+b"],
+    ["1.24.0-rc.1+a", "1.24.0-rc.1"],
+  ])("%s equals %s (a leading v and build metadata do not count)", (a, b) =>
+    expect(compareVersions(parse(a), parse(b))).toBe(0),
+  );
 
   it.each([
     ["https://mirror.example.com/k8s", true],

@@ -21,6 +21,9 @@ const input = (version: string, node = "cp-1", extra: Record<string, unknown> = 
 describe("version switches", () => {
   it.each([
     ["v1.24.0", "kubescheduler.config.k8s.io/v1beta3", "flag", "error"],
+    // A pre-release renders as its minor: what a locally built 1.24 reports.
+    ["v1.24.0-alpha.1-lab", "kubescheduler.config.k8s.io/v1beta3", "flag", "error"],
+    ["v1.27.0-rc.0", "kubescheduler.config.k8s.io/v1", "config", "error"],
     ["v1.25.3", "kubescheduler.config.k8s.io/v1", "flag", "error"],
     ["v1.26.0", "kubescheduler.config.k8s.io/v1", "flag", "error"],
     ["v1.27.0", "kubescheduler.config.k8s.io/v1", "config", "error"],
@@ -43,9 +46,12 @@ describe("version switches", () => {
     expect(proxyFeatureGates("iptables", v)).toEqual({});
   });
 
-  it.each(["v1.23.9", "v1.38.0", "2.0.0", "latest", "1.30"])("refuses %s with a clear message", (version) => {
-    expect(() => renderNode(input(version))).toThrow(/not supported|not a release number/);
-  });
+  it.each(["v1.23.9", "v1.38.0", "v1.38.0-alpha.1", "2.0.0", "latest", "1.30", "1.30.0-rc.01"])(
+    "refuses %s with a clear message",
+    (version) => {
+      expect(() => renderNode(input(version))).toThrow(/not supported|not a release number/);
+    },
+  );
 });
 
 describe("switches by node and inventory", () => {

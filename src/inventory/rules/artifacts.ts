@@ -1,7 +1,7 @@
 /** Artifact rules: every binary pinned by version and sha256, and a source the node can reach. */
 import type { Finding, Rule } from "./index.js";
 import { COMPONENT_BINARIES } from "../schema.js";
-import { isHttpUrl, parseKubeVersion } from "./syntax.js";
+import { compareVersions, isHttpUrl, parseKubeVersion } from "./syntax.js";
 
 const KNOWN = [...COMPONENT_BINARIES, "etcd"] as readonly string[];
 
@@ -25,12 +25,14 @@ const binaries: Rule = (inv) => {
       });
     }
     const v = parseKubeVersion(a.version);
-    if (a.version === "" || !/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(a.version)) {
+    if (!v) {
       out.push({
         path: [...base, "version"],
-        message: `version of ${name} ${JSON.stringify(a.version)} is not a release number: write e.g. v1.33.5 (etcd: v3.5.17)`,
+        message: `version of ${name} ${JSON.stringify(a.version)} is not a release number MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]: write e.g. v1.33.5 or v1.34.0-rc.1 (etcd: v3.5.17)`,
       });
-    } else if (name !== "etcd" && cluster && v && (v[0] !== cluster[0] || v[1] !== cluster[1] || v[2] !== cluster[2])) {
+    } else if (name !== "etcd" && cluster && compareVersions(v, cluster) !== 0) {
+      // The whole release, pre-release included: 1.34.0-rc.1 is not 1.34.0. Build metadata is not
+      // part of a release's identity (semver), so 1.34.0+a and 1.34.0+b match.
       out.push({
         path: [...base, "version"],
         message: `${name} is version ${a.version} but cluster.kubernetesVersion is ${inv.cluster.kubernetesVersion}: yagura renders flags for the cluster version, so list the same release`,

@@ -13,10 +13,11 @@ const kubernetesVersion: Rule = (inv) => {
     return [
       {
         path,
-        message: `kubernetesVersion ${JSON.stringify(s)} is not MAJOR.MINOR.PATCH: write a full release such as "1.33.5" (a leading v is allowed; quote it so YAML keeps it a string)`,
+        message: `kubernetesVersion ${JSON.stringify(s)} is not a release number MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]: write a full release such as "1.33.5" or a pre-release such as "1.34.0-rc.1" (a leading v is allowed; no leading zeros; quote it so YAML keeps it a string)`,
       },
     ];
-  const [maj, min] = v;
+  // A pre-release belongs to its minor: 1.24.0-alpha.1 is rendered as 1.24.
+  const { major: maj, minor: min } = v;
   const lo = SUPPORTED_KUBERNETES.min;
   const hi = SUPPORTED_KUBERNETES.max;
   const below = maj < lo[0] || (maj === lo[0] && min < lo[1]);

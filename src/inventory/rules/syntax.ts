@@ -79,8 +79,58 @@ export function parseDuration(s: string): number | undefined {
   return Number(m[1]) * unit;
 }
 
-/** A Kubernetes release `MAJOR.MINOR.PATCH`, optionally with a leading v. */
-export function parseKubeVersion(s: string): [number, number, number] | undefined {
-  const m = /^v?(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/.exec(s);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+/** A release number split by semver: core numbers, pre-release and build metadata. */
+export interface ParsedVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+  /** The dot-separated pre-release after '-' (`alpha.1-lab` of `1.24.0-alpha.1-lab`), if any. */
+  readonly prerelease: string | undefined;
+  /** The build metadata after '+', if any; it plays no part in ordering or equality. */
+  readonly build: string | undefined;
+}
+
+const CORE = "(0|[1-9]\\d{0,3})";
+const PRE_ID = "(?:0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)";
+const VERSION = new RegExp(
+  `^v?${CORE}\\.${CORE}\\.${CORE}(?:-(${PRE_ID}(?:\\.${PRE_ID})*))?(?:\\+([0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*))?$`,
+);
+
+/**
+ * A release number as semver 2.0.0 writes it, optionally with a leading v: `1.33.5`, `v1.24.0-alpha.1`,
+ * `v1.24.0-alpha.1-lab` (what a locally built binary reports), `1.33.5+build.7`. Kubernetes and etcd
+ * releases both follow it. Undefined when malformed (no patch, leading zeros, empty identifiers).
+ */
+export function parseKubeVersion(s: string): ParsedVersion | undefined {
+  const m = VERSION.exec(s);
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), prerelease: m[4], build: m[5] };
+}
+
+/** Semver precedence of two pre-release identifiers: numbers by value, below any alphanumeric one. */
+function compareIdentifiers(a: string, b: string): number {
+  const an = /^\d+$/.test(a);
+  const bn = /^\d+$/.test(b);
+  if (an && bn) return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+  if (an !== bn) return an ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Orders two parsed versions by semver precedence (negative, 0, positive): a pre-release comes before
+ * its release (`1.24.0-alpha.1` < `1.24.0`), build metadata is ignored.
+ */
+export function compareVersions(a: ParsedVersion, b: ParsedVersion): number {
+  const core = a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+  if (core !== 0) return Math.sign(core);
+  if (a.prerelease === b.prerelease) return 0;
+  if (a.prerelease === undefined) return 1;
+  if (b.prerelease === undefined) return -1;
+  const x = a.prerelease.split(".");
+  const y = b.prerelease.split(".");
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const c = compareIdentifiers(x[i]!, y[i]!);
+    if (c !== 0) return Math.sign(c);
+  }
+  return Math.sign(x.length - y.length);
 }
