@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { etcdConditions, nodeConditions, type ClusterStatus, type Condition } from "../cluster/status.js";
 import { HOST_KEY_MISMATCH, observe } from "../observe/index.js";
+import { expectedFingerprints } from "../ops/etcd/desired.js";
 import { kubeConditions } from "../observe/kube-conditions.js";
 import { bootTaintKey } from "../decide/k8s-node-objects.js";
 import { parseDuration } from "../inventory/rules/syntax.js";
@@ -215,13 +216,7 @@ export function registerReconcileCommands(program: Command): void {
         s,
         (status, desired) => {
           const conditions = Object.fromEntries(
-            s.nodes.map((n) => [
-              n.name,
-              nodeConditions(
-                status.nodes[n.name]!,
-                desired.etcd[n.name] ? { etcd: desired.etcd[n.name]!.fingerprint } : {},
-              ),
-            ]),
+            s.nodes.map((n) => [n.name, nodeConditions(status.nodes[n.name]!, expectedFingerprints(desired, n.name))]),
           );
           const etcd = etcdConditions(status.etcd);
           const kube = status.kube ? kubeConditions(s, status.kube, bootTaintKey(s)) : undefined;

@@ -23,7 +23,15 @@ export interface NodeStatus {
   readonly reachable: boolean;
   /** Why the node is unreachable (host key mismatch, timeout …). */
   readonly error?: string;
-  readonly prerequisites: { readonly ok: boolean; readonly missing: readonly string[] };
+  /**
+   * `ok` and `missing` cover what every node needs (etcd's rungs stop on them); `kubernetesMissing`
+   * what only the Kubernetes rungs need (container runtime, CNI plugins), absent when nothing is.
+   */
+  readonly prerequisites: {
+    readonly ok: boolean;
+    readonly missing: readonly string[];
+    readonly kubernetesMissing?: readonly string[];
+  };
   readonly services: Readonly<Record<string, ServiceStatus>>;
   /** sha256 of each yagura-managed file by path; a missing file has no entry. */
   readonly files: Readonly<Record<string, string>>;
@@ -156,7 +164,18 @@ export function nodeConditions(node: NodeStatus, expected: Readonly<Record<strin
         },
   );
   for (const [component, want] of Object.entries(expected)) {
-    out.push(serviceCondition(component, node.services[component], want));
+    const c = serviceCondition(component, node.services[component], want);
+    // Running but failing its loopback health probe (a crash-looping kubelet is "running" to runit).
+    out.push(
+      c.status === "True" && node.health?.[component] === false
+        ? {
+            type: c.type,
+            status: "False",
+            reason: "Unhealthy",
+            message: `${component} runs but fails its health check`,
+          }
+        : c,
+    );
   }
   return out;
 }

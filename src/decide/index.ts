@@ -19,6 +19,7 @@ import { decideControlPlane } from "./k8s-control-plane.js";
 import { decideNodeObjects } from "./k8s-node-objects.js";
 import { decideNodeComponents } from "./k8s-nodes.js";
 import { decidePrerequisites } from "./prerequisites.js";
+import { decideRuntime } from "./runtime.js";
 import type { Decision, DecideOptions } from "./types.js";
 
 export type { Decision, DecideOptions } from "./types.js";
@@ -35,6 +36,7 @@ export const ETCD_RUNGS: readonly Rung[] = [
 
 /** The Kubernetes rungs, in dependency order (scope `all`). */
 export const K8S_RUNGS: readonly Rung[] = [
+  decideRuntime,
   decideArtifacts,
   decideControlPlane,
   decideNodeComponents,

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { addonBundleSchema, addonsSchema, ADDON_BUNDLES } from "./schema-addons.js";
 import { duration, reconcilerSchema } from "./schema-reconciler.js";
+import { runtimeSchema } from "./schema-runtime.js";
 
 export { addonBundleSchema, ADDON_BUNDLES } from "./schema-addons.js";
 
@@ -198,6 +199,13 @@ export const inventorySchema = z
     staticNodes: z.array(staticNodeSchema).default([]),
     networking: z
       .object({
+        /**
+         * The pod network: `calico` (BGP, route reflectors; needs its images) or `bridge`, a routed
+         * bridge of the standard CNI plugins (bridge, host-local, loopback, portmap) plus a route on
+         * every node to every other node's pod range, which needs no image; for flat layer-2 networks
+         * such as the lab.
+         */
+        cni: z.enum(["calico", "bridge"]).default("calico"),
         calico: z
           .object({
             asNumber: z.number().int().min(1).max(4294967295).default(64512),
@@ -266,6 +274,7 @@ export const inventorySchema = z
       .strict()
       .default({}),
     addons: addonsSchema,
+    runtime: runtimeSchema,
     ssh: z
       .object({
         user: z.string().default("root"),

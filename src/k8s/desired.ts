@@ -16,6 +16,8 @@ import { certPaths, K8S } from "./layout.js";
 import { APISERVER_PORT } from "./render/context.js";
 import { LOCAL_APISERVER } from "./render/controlplane.js";
 import { renderNode, type EncryptionKey, type RenderedComponent, type RenderedFile } from "./render/index.js";
+import { renderContainerd, runtimePrerequisites, type RenderedRuntime } from "../runtime/containerd.js";
+import type { Prerequisite } from "../ops/node/prerequisites.js";
 
 /** The control-plane components, in the order they start. */
 export const CONTROL_PLANE_COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
@@ -28,6 +30,10 @@ export interface K8sNodeDesired {
   readonly supervisor: Supervisor;
   /** CA certificates, the node's certificates and keys (keys 0600, secret). */
   readonly certs: readonly RenderedFile[];
+  /** What the node must have installed for its runtime and pod network (beyond the etcd rungs' needs). */
+  readonly prerequisites: readonly Prerequisite[];
+  /** The container runtime (containerd), which the runtime rung keeps running before any kubelet. */
+  readonly runtime: RenderedRuntime;
   /** Every component the node runs, control plane first. */
   readonly components: readonly RenderedComponent[];
   /** The binaries those components run. */
@@ -135,6 +141,8 @@ export function buildK8sDesired(spec: ClusterSpec, input: K8sDesiredInput): K8sD
       node,
       supervisor: supervisorFor(node),
       certs: k8sCertFiles(spec, node, input.pems),
+      prerequisites: runtimePrerequisites(spec),
+      runtime: renderContainerd(spec, node),
       components,
       artifacts: plans.filter((p) => names.has(p.name)),
     };
@@ -154,7 +162,11 @@ export function externalApiUrl(spec: ClusterSpec, apiEndpoint?: string): string 
 export function k8sObservedPaths(k8s: K8sDesired | undefined, node: string): string[] {
   const d = k8s?.nodes[node];
   if (!d) return [];
-  return [...d.certs.map((f) => f.path), ...d.components.flatMap((c) => c.files.map((f) => f.path))];
+  return [
+    ...d.certs.map((f) => f.path),
+    ...d.runtime.files.map((f) => f.path),
+    ...d.components.flatMap((c) => c.files.map((f) => f.path)),
+  ];
 }
 
 /** The rendered component `name` of a node, if the node runs it. */

@@ -15,7 +15,11 @@ export type ComponentState = "absent" | "stopped" | "unhealthy" | "outdated" | "
  * apiserver, whose restart waits for /readyz; not for the kubelet, whose health may depend on
  * things a restart does not fix, such as the container runtime).
  */
-export function componentState(s: NodeStatus, c: RenderedComponent, useHealth: boolean): ComponentState {
+export function componentState(
+  s: NodeStatus,
+  c: Pick<RenderedComponent, "fingerprint"> & { readonly name: string },
+  useHealth: boolean,
+): ComponentState {
   const svc = s.services[c.name];
   if (!svc || !svc.present) return "absent";
   if (!svc.running) return "stopped";

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { HostKey } from "../pki/host-keys.js";
-import { containerdFiles } from "./containerd.js";
+import { PAUSE_IMAGE_PATH } from "./containerd.js";
 
 /** The writable host trees each node sees through an overlay. */
 export const OVERLAY_DIRS = ["etc", "var", "usr", "opt", "root", "home"] as const;
@@ -74,7 +74,6 @@ export function nodeFiles(input: NodeTreeInput): NodeFile[] {
     },
     { path: "/root/.bashrc", content: plain, mode: 0o644 },
     { path: "/root/.profile", content: plain, mode: 0o644 },
-    ...containerdFiles(),
   ];
 }
 
@@ -102,7 +101,7 @@ export async function writeNodeTree(input: NodeTreeInput): Promise<string> {
     chmodSync(p, f.mode);
   }
   if (input.pauseImage) {
-    const p = upperPath(dir, "/opt/yagura/images/pause.tar");
+    const p = upperPath(dir, PAUSE_IMAGE_PATH);
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, readFileSync(input.pauseImage), { mode: 0o644 });
   }

@@ -1,8 +1,10 @@
 /**
  * Reimaging a lab node: what a fresh OS image would leave of yagura on a real machine — nothing.
- * Every service yagura defined (`/etc/yagura/sv/*`, linked into `/etc/service`) is stopped and
- * unlinked, then yagura's directories are wiped: etcd data, /etc/kubernetes, /etc/yagura,
- * /var/lib/kubelet. The node keeps its namespace, address, sshd and host key (the lab's "port").
+ * Every service yagura defined (`/etc/yagura/sv/*`, linked into `/etc/service`, containerd
+ * included) is stopped and unlinked; the pods' processes die as in a reboot, and containerd's
+ * state goes with yagura's directories: etcd data, /etc/kubernetes, /etc/yagura, /var/lib/kubelet,
+ * the CNI config. The node keeps its namespace, address, sshd, host key (the lab's "port") and its
+ * image (/opt, /usr: the runtime's packages and preloaded images).
  */
 import { NODE_PATHS } from "../cluster/paths.js";
 import { shq } from "../infra/shell.js";
@@ -15,6 +17,8 @@ export const REIMAGE_WIPED = [
   NODE_PATHS.kubernetesDir,
   NODE_PATHS.yaguraDir,
   "/var/lib/kubelet",
+  "/etc/cni/net.d",
+  "/run/containerd",
 ] as const;
 
 /** The shell script (run as root on the node) that stops yagura's services and wipes its directories. */
@@ -35,11 +39,18 @@ export function reimageScript(): string {
     '    [ -d "$d/log" ] && sv exit "$d/log" >/dev/null 2>&1 || true',
     "  done",
     "fi",
-    // kubelet's pod volumes may still be mounted under /var/lib/kubelet: unmount before wiping.
-    "if [ -d /var/lib/kubelet ]; then",
-    "  grep -o ' /var/lib/kubelet[^ ]*' /proc/mounts | sort -r | while read -r m; do umount -l \"$m\" || true; done",
-    "fi",
+    // Containers outlive containerd (their shims keep them): kill them and their shims, as a reboot would.
+    "for p in /proc/[0-9]*; do",
+    '  if grep -q kubepods "$p/cgroup" 2>/dev/null || grep -q containerd-shim "$p/cmdline" 2>/dev/null; then',
+    '    kill -9 "${p#/proc/}" 2>/dev/null || true',
+    "  fi",
+    "done",
+    // Pod volumes and container root filesystems may still be mounted: unmount before wiping.
+    "grep -o -e ' /var/lib/kubelet[^ ]*' -e ' /run/containerd[^ ]*' -e ' /var/lib/containerd/[^ ]*' /proc/mounts |",
+    '  sort -r | while read -r m; do umount -l "$m" || true; done',
     ...REIMAGE_WIPED.map((d) => `rm -rf ${shq(d)}`),
+    // /var/lib/containerd is the node's own bind-mounted disk: empty it, keep the mount point.
+    "find /var/lib/containerd -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true",
     "echo reimaged",
   ].join("\n");
 }

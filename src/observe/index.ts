@@ -35,11 +35,11 @@ export interface ObserveContext {
 export function observePlan(node: NodeSpec, desired: Desired): ObservePlan {
   const k = desired.k8s?.nodes[node.name];
   const base: ObservePlan = {
-    prerequisites: prerequisitesFor(node),
+    prerequisites: [...prerequisitesFor(node), ...(k?.prerequisites ?? [])],
     files: [...observedPaths(desired, node.name), ...k8sObservedPaths(desired.k8s, node.name)],
     components: [
       ...(node.role === "control-plane" ? [ETCD.component] : []),
-      ...(k ? k.components.map((c) => c.name) : []),
+      ...(k ? [k.runtime.name, ...k.components.map((c) => c.name)] : []),
     ],
     supervisor: supervisorFor(node),
     etcdDataDir: ETCD.dataDir,

@@ -74,14 +74,14 @@ export function parseObservation(node: string, plan: ObservePlan, stdout: string
       ...(/^[0-9a-f]{64}$/.test(s.fingerprint) ? { fingerprint: s.fingerprint } : {}),
     };
   });
-  const missing = raw.missing
-    .map((i) => plan.prerequisites[i])
-    .filter((p) => p !== undefined)
-    .map(describeMissing);
+  const lacking = raw.missing.map((i) => plan.prerequisites[i]).filter((p) => p !== undefined);
+  // What only Kubernetes needs (the runtime, CNI plugins) stops the Kubernetes rungs, never etcd's.
+  const missing = lacking.filter((p) => !p.kubernetes).map(describeMissing);
+  const kubernetesMissing = lacking.filter((p) => p.kubernetes).map(describeMissing);
   return {
     name: node,
     reachable: true,
-    prerequisites: { ok: missing.length === 0, missing },
+    prerequisites: { ok: missing.length === 0, missing, ...(kubernetesMissing.length ? { kubernetesMissing } : {}) },
     services,
     files,
     etcdData: { present: raw.etcdData.present === true, hasMember: raw.etcdData.hasMember === true },

@@ -95,6 +95,7 @@ describe("route reflectors", () => {
     const inventory = {
       ...spec.inventory,
       networking: {
+        ...spec.inventory.networking,
         calico: {
           ...spec.inventory.networking.calico,
           routeReflectors: { ...spec.inventory.networking.calico.routeReflectors, nodes: [], ...rr },

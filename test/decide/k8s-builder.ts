@@ -91,8 +91,30 @@ export function k8sStatusBuilder(spec: ClusterSpec, desired: Desired) {
   const all = spec.nodes.map((n) => n.name);
   const node = (s: Mut, name: string) => (s.nodes as unknown as Record<string, MutNode>)[name]!;
   let kube: KubeStatus | undefined;
+  // The container runtime is in place everywhere unless a case says otherwise (runtime()).
+  edits.push((s) => {
+    for (const n of all) {
+      const rt = k.nodes[n]!.runtime;
+      for (const f of rt.files) node(s, n).files[f.path] = f.sha256;
+      node(s, n).services[rt.name] = { present: true, running: true, fingerprint: rt.fingerprint, pid: 100 };
+    }
+  });
   const b = {
     base,
+    /** containerd on one node: its service state (undefined: never set up) and what its node lacks. */
+    runtime(name: string, service: { running: boolean; fingerprint?: string } | undefined, lacking: string[] = []) {
+      edits.push((s) => {
+        const n = node(s, name);
+        const rt = k.nodes[name]!.runtime;
+        if (service) n.services[rt.name] = { present: true, ...service };
+        else {
+          delete n.services[rt.name];
+          for (const f of rt.files) delete n.files[f.path];
+        }
+        if (lacking.length) n["prerequisites"] = { ok: true, missing: [], kubernetesMissing: lacking };
+      });
+      return b;
+    },
     /** Every binary ok on these nodes. */
     artifacts(names: string[] = all) {
       edits.push((s) => {

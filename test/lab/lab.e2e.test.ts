@@ -28,6 +28,10 @@ import {
 } from "../../src/lab/index.js";
 import { SYSCTL_DIR } from "../../src/lab/sysctl.js";
 import { comm } from "../../src/lab/procs.js";
+import { shq } from "../../src/infra/shell.js";
+import { renderContainerd } from "../../src/runtime/containerd.js";
+import { supervisorFor } from "../../src/supervisor/index.js";
+import { posix } from "node:path";
 import { labInventory, labSkipReason, linksWith, mountsUnder, netnsWith, specFrom } from "./helpers.js";
 
 const skip = labSkipReason();
@@ -160,10 +164,22 @@ describe.skipIf(skip !== undefined)("yagura lab (real namespaces, sshd and runit
     expect(node.services.map((s) => `${s.name}:${s.state}`).sort()).toEqual(["sleeper:run", "sshd:run"]);
   }, 60_000);
 
-  it("plays a node image: containerd under runit imports the lab's pause image and runs it with runc", async (t) => {
+  it("plays a node image: yagura's containerd under runit imports the lab's pause image and runs it with runc", async (t) => {
     if (up.pauseImageNote) t.skip(`pause image not built: ${up.pauseImageNote}`);
     const w2 = NODES[4]![1];
-    expect((await ssh(w2, "ln -sfn /etc/yagura/sv/containerd /etc/service/containerd")).code).toBe(0);
+    // The lab image has the packages and the image tarball; the config and service are the
+    // reconciler's runtime rung's (rendered here as it renders them), started as that rung does.
+    const node = spec.nodes.find((n) => n.name === "w2")!;
+    const rt = renderContainerd(spec, node);
+    for (const f of rt.files) {
+      const w = await ssh(
+        w2,
+        `mkdir -p ${shq(posix.dirname(f.path))} && printf '%s' ${shq(f.content)} > ${shq(f.path)} && chmod ${f.mode.toString(8)} ${shq(f.path)}`,
+      );
+      expect(w.code, w.stderr).toBe(0);
+    }
+    const start = await ssh(w2, supervisorFor(node).startScript(rt.name));
+    expect(start.code, start.stderr).toBe(0);
     let images = "";
     for (let i = 0; i < 100 && !images.includes(PAUSE_IMAGE_REF); i++) {
       await new Promise((r) => setTimeout(r, 200));

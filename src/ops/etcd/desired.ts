@@ -93,3 +93,16 @@ export function observedPaths(desired: Desired, node: string): string[] {
   if (!d) return [];
   return [...d.certs.map((f) => f.path), ...d.files.map((f) => f.path), ETCD.envFile];
 }
+
+/** The fingerprint each supervised component of a node should run with: etcd, the runtime, Kubernetes. */
+export function expectedFingerprints(desired: Desired, node: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const e = desired.etcd[node];
+  if (e) out["etcd"] = e.fingerprint;
+  const k = desired.k8s?.nodes[node];
+  if (k) {
+    out[k.runtime.name] = k.runtime.fingerprint;
+    for (const c of k.components) out[c.name] = c.fingerprint;
+  }
+  return out;
+}

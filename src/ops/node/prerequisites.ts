@@ -14,6 +14,8 @@ export interface Prerequisite {
   readonly path: string;
   /** What to install when it is missing. */
   readonly hint: string;
+  /** Needed only by the Kubernetes rungs (the runtime, the pod network): its absence never holds back etcd. */
+  readonly kubernetes?: boolean;
 }
 
 /** Prerequisites of a node, by role and supervisor. */
