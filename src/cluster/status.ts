@@ -45,6 +45,8 @@ export interface NodeStatus {
    * entry was not probed (the node has no curl): its health is left to the API side.
    */
   readonly health?: Readonly<Record<string, boolean>>;
+  /** Static IPv4 routes (`ip route … proto static`), observed for the bridge pod network only. */
+  readonly routes?: readonly { readonly dst: string; readonly via: string }[];
 }
 
 /** One etcd member as seen through the admin client (its `name` is empty until it first starts). */

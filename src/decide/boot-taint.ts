@@ -1,6 +1,7 @@
 /**
- * Rung 8: the boot taint comes off a node only when its CNI pod is Ready, its NetworkUnavailable
- * condition is not True and, on VM nodes with Cinder CSI, the CSI node plugin is registered.
+ * Rung 8: the boot taint comes off a node only when its CNI pod is Ready (with the bridge network:
+ * its CNI config and routes are in place and the node is Ready), its NetworkUnavailable condition
+ * is not True and, on VM nodes with Cinder CSI, the CSI node plugin is registered.
  * Never early: a node that is not ready keeps the taint and the rung waits for it.
  */
 import { bootTaintNodes } from "../addons/readiness.js";
@@ -24,7 +25,12 @@ export function decideBootTaint(spec: ClusterSpec, status: ClusterStatus, o: Dec
     ...(o.desired.addons?.cni ? { cni: o.desired.addons.cni } : {}),
     ...(o.desired.addons?.csi ? { csi: o.desired.addons.csi } : {}),
   };
-  const { ready, waiting } = bootTaintNodes(taint, kube, gates);
+  const judged = bootTaintNodes(taint, kube, gates);
+  // The bridge network has no pod to watch: it is in place on a node when the pod-network rung
+  // (before this one) found nothing to do there, which it can only tell of nodes it observed.
+  const bridge = spec.inventory.networking.cni === "bridge";
+  const ready = bridge ? judged.ready.filter((n) => status.nodes[n]?.reachable) : judged.ready;
+  const waiting = judged.waiting;
   if (ready.length > 0) {
     return {
       phase: "boot-taint-remove",

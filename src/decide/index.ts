@@ -18,6 +18,7 @@ import { decideArtifacts } from "./k8s-artifacts.js";
 import { decideControlPlane } from "./k8s-control-plane.js";
 import { decideNodeObjects } from "./k8s-node-objects.js";
 import { decideNodeComponents } from "./k8s-nodes.js";
+import { decidePodNetwork } from "./pod-network.js";
 import { decidePrerequisites } from "./prerequisites.js";
 import { decideRuntime } from "./runtime.js";
 import type { Decision, DecideOptions } from "./types.js";
@@ -45,6 +46,7 @@ export const K8S_RUNGS: readonly Rung[] = [
   // boot taint lifts (else workloads land before `dedicated=…` does), add-ons may select nodes by label,
   // and one node whose CNI never gets ready must not hold back every other node's labels or removal.
   decideNodeObjects,
+  decidePodNetwork,
   decideAddons,
   decideBootTaint,
 ];

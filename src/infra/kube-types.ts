@@ -40,6 +40,8 @@ export interface KubeNode {
   /** Node conditions by type (Ready, NetworkUnavailable …) → "True" | "False" | "Unknown". */
   readonly conditions: Readonly<Record<string, string>>;
   readonly providerID?: string;
+  /** spec.podCIDR: the pod range the controller manager allocated to the node (absent until then). */
+  readonly podCIDR?: string;
   /** metadata.resourceVersion when read, so a read-modify-write (taints) can be guarded. */
   readonly resourceVersion?: string;
 }

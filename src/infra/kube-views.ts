@@ -24,6 +24,7 @@ export function toKubeNode(o: KubeObject): KubeNode {
     unschedulable: spec["unschedulable"] === true,
     conditions,
     ...(typeof spec["providerID"] === "string" ? { providerID: spec["providerID"] } : {}),
+    ...(typeof spec["podCIDR"] === "string" ? { podCIDR: spec["podCIDR"] } : {}),
     ...(typeof rv === "string" ? { resourceVersion: rv } : {}),
   };
 }

@@ -18,6 +18,7 @@ import { LOCAL_APISERVER } from "./render/controlplane.js";
 import { renderNode, type EncryptionKey, type RenderedComponent, type RenderedFile } from "./render/index.js";
 import { renderContainerd, runtimePrerequisites, type RenderedRuntime } from "../runtime/containerd.js";
 import type { Prerequisite } from "../ops/node/prerequisites.js";
+import { BRIDGE_CONFLIST } from "../network/bridge.js";
 
 /** The control-plane components, in the order they start. */
 export const CONTROL_PLANE_COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
@@ -32,6 +33,8 @@ export interface K8sNodeDesired {
   readonly certs: readonly RenderedFile[];
   /** What the node must have installed for its runtime and pod network (beyond the etcd rungs' needs). */
   readonly prerequisites: readonly Prerequisite[];
+  /** The node runs the `bridge` pod network (network/bridge.ts): observe its conflist and routes. */
+  readonly bridgeNetwork: boolean;
   /** The container runtime (containerd), which the runtime rung keeps running before any kubelet. */
   readonly runtime: RenderedRuntime;
   /** Every component the node runs, control plane first. */
@@ -142,6 +145,7 @@ export function buildK8sDesired(spec: ClusterSpec, input: K8sDesiredInput): K8sD
       supervisor: supervisorFor(node),
       certs: k8sCertFiles(spec, node, input.pems),
       prerequisites: runtimePrerequisites(spec),
+      bridgeNetwork: spec.inventory.networking.cni === "bridge",
       runtime: renderContainerd(spec, node),
       components,
       artifacts: plans.filter((p) => names.has(p.name)),
@@ -165,6 +169,7 @@ export function k8sObservedPaths(k8s: K8sDesired | undefined, node: string): str
   return [
     ...d.certs.map((f) => f.path),
     ...d.runtime.files.map((f) => f.path),
+    ...(d.bridgeNetwork ? [BRIDGE_CONFLIST] : []),
     ...d.components.flatMap((c) => c.files.map((f) => f.path)),
   ];
 }

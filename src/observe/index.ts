@@ -45,7 +45,13 @@ export function observePlan(node: NodeSpec, desired: Desired): ObservePlan {
     etcdDataDir: ETCD.dataDir,
   };
   if (!k) return base;
-  return { ...base, artifacts: k.artifacts, bootGate: true, probes: healthProbes(node) };
+  return {
+    ...base,
+    artifacts: k.artifacts,
+    bootGate: true,
+    probes: healthProbes(node),
+    ...(k.bridgeNetwork ? { routes: true } : {}),
+  };
 }
 
 /** How an observation failed on a host key starts (the CLI refuses such a run). */

@@ -12,6 +12,7 @@ interface Raw {
   artifacts?: string[];
   bootGate?: boolean;
   health?: string[];
+  routes?: string[];
 }
 
 /** A verdict line; anything unreadable counts as missing, so the artifact rung reinstalls or reports it. */
@@ -41,6 +42,11 @@ function k8sParts(node: string, plan: ObservePlan, raw: Raw, stdout: string): Pa
       if (raw.health![i] === "ok" || raw.health![i] === "fail") health[p.component] = raw.health![i] === "ok";
     });
     out.health = health;
+  }
+  if (plan.routes) {
+    if (!Array.isArray(raw.routes))
+      throw new Error(`${node}: observe output does not match its plan (routes): ${stdout.slice(0, 300)}`);
+    out.routes = raw.routes.map((r) => r.split(" ")).map(([dst, via]) => ({ dst: dst!, via: via ?? "" }));
   }
   return out;
 }

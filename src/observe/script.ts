@@ -26,6 +26,8 @@ export interface ObservePlan {
   readonly bootGate?: boolean;
   /** Health endpoints probed with curl on the node (skipped, not failed, when the node has no curl). */
   readonly probes?: readonly HealthProbe[];
+  /** Report the node's static IPv4 routes (`dst via gw`), for the bridge pod network. */
+  readonly routes?: boolean;
 }
 
 /** A component's health endpoint on the node's loopback; healthy when it answers exactly `ok`. */
@@ -82,6 +84,14 @@ export function observeScript(plan: ObservePlan): string {
     out.push(`printf ',"health":['`);
     plan.probes.forEach((p, i) => out.push(probe(p), `printf '${i ? "," : ""}"%s"' "$hv"`));
     out.push(`printf ']'`);
+  }
+  if (plan.routes) {
+    // Only digits, dots and slashes pass the awk filter, so each entry is a plain JSON string.
+    out.push(
+      `printf ',"routes":['`,
+      `ip -4 route show proto static 2>/dev/null | awk 'BEGIN { ORS = "" } $2 == "via" && $1 ~ /^[0-9.\\/]+$/ && $3 ~ /^[0-9.]+$/ { printf "%s\\"%s %s\\"", (n++ ? "," : ""), $1, $3 }'`,
+      `printf ']'`,
+    );
   }
   out.push(`printf '}\\n'`);
   return out.join("\n") + "\n";

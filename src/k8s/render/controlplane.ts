@@ -40,6 +40,8 @@ export function controllerManagerFlags(ctx: RenderContext): string[] {
     `--service-account-private-key-file=${K8S.saKey}`,
     `--requestheader-client-ca-file=${K8S.frontProxyCA}`,
     `--client-ca-file=${K8S.caCert}`,
+    // The bridge pod network takes each node's range from its Node's spec.podCIDR; Calico has its own IPAM.
+    ...(ctx.spec.inventory.networking.cni === "bridge" ? ["--allocate-node-cidrs=true"] : []),
   ];
 }
 

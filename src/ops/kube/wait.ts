@@ -41,3 +41,22 @@ export function kubeWaitNodesOp(nodes: readonly string[], timeoutMs = REGISTER_W
     }),
   ]);
 }
+
+/** How long the controller manager gets to allocate registered nodes' pod ranges. */
+export const POD_CIDR_WAIT_MS = 60_000;
+
+/** kube-wait-pod-cidrs: every named Node has spec.podCIDR (the bridge network needs it). */
+export function kubeWaitPodCidrsOp(nodes: readonly string[], timeoutMs = POD_CIDR_WAIT_MS): Op {
+  return sequenceOp("kube-wait-pod-cidrs", nodes, [
+    command("wait-pod-cidrs", KUBE_TARGET, async (ctx) => {
+      const kube = kubeOf(ctx, "wait-pod-cidrs");
+      await pollUntil(ctx, `pod ranges allocated to ${nodes.join(", ")}`, timeoutMs, async () => {
+        const have = new Map((await kube.listNodes()).map((n) => [n.name, n.podCIDR]));
+        const missing = nodes.filter((n) => !have.get(n));
+        return missing.length === 0
+          ? true
+          : `no spec.podCIDR yet on ${missing.join(", ")} (kube-controller-manager allocates it with --allocate-node-cidrs)`;
+      });
+    }),
+  ]);
+}
