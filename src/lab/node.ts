@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { ensureNodeDirs, cgroupPids, removeCgroupTree } from "./cgroup.js";
 import { run, spawnDetached, tryRun } from "./exec.js";
 import { upperPath, writeNodeTree } from "./nodefs.js";
+import { OperationFailedError } from "../cli/errors.js";
+import { backoff, loadSummary, sleep } from "./backoff.js";
 import { children, comm, INIT_NAMES, isOurs, LAUNCHER_NAMES, PID1_NAMES, signalIfOurs, waitFor } from "./procs.js";
 import type { NodeRecord } from "./state.js";
 
@@ -41,9 +43,11 @@ export function linkExists(name: string): boolean {
   return existsSync(join("/sys/class/net", name));
 }
 
-function consoleTail(rec: NodeRecord): string {
+/** The last lines of a node's console (`<dir>/console.log`: node-init, runsvdir and its services). */
+export function consoleTail(dir: string, lines = 8): string {
   try {
-    return readFileSync(join(rec.dir, "console.log"), "utf8").trim().split("\n").slice(-8).join("\n  ");
+    const text = readFileSync(join(dir, "console.log"), "utf8").trim();
+    return text ? text.split("\n").slice(-lines).join("\n") : "(the console is empty)";
   } catch {
     return "(no console output)";
   }
@@ -101,27 +105,56 @@ export async function createNode(ctx: NodeContext, rec: NodeRecord): Promise<voi
   ctx.save();
 }
 
+/** What a node's launcher is doing, for a message about a slow boot (`node-init running umount`). */
+function bootActivity(launcher: number): string {
+  const init = children(launcher)[0];
+  if (init === undefined)
+    return `its launcher (pid ${launcher}, ${comm(launcher) ?? "gone"}) has not forked node-init yet`;
+  const busy = children(init).map((c) => comm(c) ?? "?");
+  return `${comm(init) ?? "node-init"} (pid ${init}) ${busy.length ? `is running ${busy.join(", ")}` : "runs"}`;
+}
+
 /**
  * Waits until the node's launcher has a runsvdir child (node-init exec'd it) and records it as
  * the node's PID 1. Separate from createNode so that nodes boot while others are being created.
+ * Decided by progress, not by a short deadline: while the launcher runs, the node is still
+ * starting (hundreds of nodes mounting at once take a while) and is waited for up to `limitMs`;
+ * a launcher that exited fails at once with the node's console. `signal` gives up quietly (another
+ * node failed).
  */
-export async function awaitPid1(rec: NodeRecord, save: () => void): Promise<void> {
+export async function awaitPid1(
+  rec: NodeRecord,
+  save: () => void,
+  limitMs = 120_000,
+  signal?: AbortSignal,
+): Promise<void> {
   const launcher = rec.launcher;
   if (launcher === undefined) throw new Error(`node ${rec.name}: not started`);
-  let pid1: number | undefined;
-  const started = await waitFor(
-    () => {
-      pid1 = children(launcher).find((c) => comm(c) === "runsvdir");
-      return pid1 !== undefined || comm(launcher) === undefined;
-    },
-    15_000,
-    10,
-  );
-  if (!started || pid1 === undefined) {
-    throw new Error(`node ${rec.name}: PID 1 did not start (runsvdir); its console says:\n  ${consoleTail(rec)}`);
+  const next = backoff({ initialMs: 10, maxMs: 500 });
+  const started = Date.now();
+  for (;;) {
+    const pid1 = children(launcher).find((c) => comm(c) === "runsvdir");
+    if (pid1 !== undefined) {
+      rec.pid1 = pid1;
+      save();
+      return;
+    }
+    if (signal?.aborted) throw new OperationFailedError(`node ${rec.name}: boot wait abandoned`);
+    const consoleLines = () =>
+      `  its console (${join(rec.dir, "console.log")}) ends with:\n    ${consoleTail(rec.dir).split("\n").join("\n    ")}`;
+    if (!isOurs(launcher, LAUNCHER_NAMES))
+      throw new OperationFailedError(
+        `node ${rec.name}: stopped before its PID 1 (runsvdir) started\n${consoleLines()}\n` +
+          "  try: fix what the console names, then run `yagura lab up` again",
+      );
+    if (Date.now() - started >= limitMs)
+      throw new OperationFailedError(
+        `node ${rec.name}: PID 1 (runsvdir) has not started within ${Math.round(limitMs / 1000)} s, though the node is still booting: ` +
+          `${bootActivity(launcher)} (${loadSummary()})\n${consoleLines()}\n` +
+          "  try: `yagura lab up` again once the machine is less busy, or run fewer nodes",
+      );
+    await sleep(next());
   }
-  rec.pid1 = pid1;
-  save();
 }
 
 /** True when the node's netns is there and its PID 1 is the runsvdir we started. */

@@ -107,23 +107,57 @@ export function sshExec(
   });
 }
 
-/** True once something on address:22 speaks SSH (reads the server's version banner). */
-export function sshBanner(address: string, timeoutMs = 1000): Promise<boolean> {
+/** What one look at an sshd's banner found: it answered, or why not (for the operator). */
+export type BannerResult = { readonly ok: true } | { readonly ok: false; readonly why: string };
+
+/**
+ * Opens one connection to address:22 and reads the server's version banner, waiting up to
+ * `timeoutMs` for it (sshd forks and re-executes itself per connection before it sends one, which
+ * on a loaded machine takes seconds). `signal` closes the connection early.
+ */
+export function probeBanner(address: string, timeoutMs: number, signal?: AbortSignal): Promise<BannerResult> {
   return new Promise((resolve) => {
-    const sock = connect({ host: address, port: 22, timeout: timeoutMs });
+    const sock = connect({ host: address, port: 22 });
     let buf = "";
-    const done = (ok: boolean) => {
+    let connected = false;
+    const done = (r: BannerResult) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
       sock.destroy();
-      resolve(ok);
+      resolve(r);
     };
+    const abort = () => done({ ok: false, why: "wait abandoned" });
+    const timer = setTimeout(
+      () =>
+        done({
+          ok: false,
+          why: connected
+            ? `connected, but no banner within ${timeoutMs / 1000} s`
+            : `no TCP answer within ${timeoutMs / 1000} s`,
+        }),
+      timeoutMs,
+    );
+    if (signal?.aborted) return abort();
+    signal?.addEventListener("abort", abort);
+    sock.on("connect", () => (connected = true));
     sock.on("data", (d) => {
       buf += d.toString("latin1");
-      if (buf.includes("\n")) done(buf.startsWith("SSH-2.0-"));
+      if (!buf.includes("\n")) return;
+      const line = buf.split("\n")[0]!.trim();
+      done(
+        line.startsWith("SSH-2.0-") ? { ok: true } : { ok: false, why: `not an SSH banner: ${JSON.stringify(line)}` },
+      );
     });
-    sock.on("timeout", () => done(false));
-    sock.on("error", () => done(false));
-    sock.on("end", () => done(false));
+    sock.on("error", (e: NodeJS.ErrnoException) =>
+      done({ ok: false, why: e.code === "ECONNREFUSED" ? "connection refused" : `${e.code ?? e.message}` }),
+    );
+    sock.on("end", () => done({ ok: false, why: "closed before the banner" }));
   });
+}
+
+/** True once something on address:22 speaks SSH (reads the server's version banner). */
+export async function sshBanner(address: string, timeoutMs = 1000): Promise<boolean> {
+  return (await probeBanner(address, timeoutMs)).ok;
 }
 
 /**

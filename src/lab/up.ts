@@ -7,7 +7,7 @@ import { ensureHostKeys } from "../pki/host-keys.js";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterSpec } from "../cluster/spec.js";
-import { UserError } from "../cli/errors.js";
+import { OperationFailedError, UserError } from "../cli/errors.js";
 import { ensureGroupDirs } from "./cgroup.js";
 import { labContext, type LabContext, type LabOptions } from "./context.js";
 import { removeNodes, teardown, withLabLock } from "./down.js";
@@ -16,11 +16,11 @@ import { awaitPid1, createNode, linkExists, nodeHealthy, type NodeContext } from
 import { buildPauseImage, pauseUnavailable } from "./pause.js";
 import { checkHostClashes, planLab, requirePrerequisites, type LabPlan } from "./preflight.js";
 import { LAUNCH_SCRIPT, NODE_INIT_SCRIPT } from "./scripts.js";
-import { ensureOperatorKey, routedViaBridge, sshBanner, sshConfigText, updateKnownHosts } from "./ssh.js";
+import { ensureOperatorKey, routedViaBridge, sshConfigText, updateKnownHosts } from "./ssh.js";
+import { awaitSshd } from "./sshd-wait.js";
 import { emptyState, readState, writeState, type LabState, type NodeRecord } from "./state.js";
 import { holdSysctls, SYSCTL_DIR } from "./sysctl.js";
 import { withLock } from "./lock.js";
-import { waitFor } from "./procs.js";
 
 /** Options of `labUp`. */
 export interface LabUpOptions extends LabOptions {
@@ -212,11 +212,19 @@ async function bringUp(
     writeState(ctx.labDir, state);
     await createNode(nctx, rec);
   });
-  // Settle every wait before acting on a failure, so no late write lands after a cleanup.
+  // Settle every wait before acting on a failure, so no late write lands after a cleanup. A node
+  // still booting is waited for (hundreds mount at once); one that died stops the others' waits.
+  const bootLimitMs = 120_000 + 2_000 * toCreate.length;
+  const giveUp = new AbortController();
   const booted = await Promise.allSettled(
     toCreate.map(async (n) => {
       const rec = state.nodes[n.name]!;
-      await awaitPid1(rec, nctx.save);
+      try {
+        await awaitPid1(rec, nctx.save, bootLimitMs, giveUp.signal);
+      } catch (err) {
+        giveUp.abort();
+        throw err;
+      }
       ctx.progress(
         `  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${rebootNames.has(n.name) ? "restarted" : "started"} (pid ${rec.pid1})`,
       );
@@ -237,23 +245,13 @@ async function bringUp(
       )
     ).flat();
     if (stray.length > 0)
-      throw new Error(
+      throw new OperationFailedError(
         `the host does not route ${stray.join(", ")} through bridge ${plan.bridge}; check \`ip route get ${stray[0]}\``,
       );
-    const pending = new Set(plan.nodes.map((n) => n.address));
-    const limitMs = 60_000 + 500 * plan.nodes.length; // a loaded 2-core machine boots 30 nodes slowly
-    const ok = await waitFor(
-      () => pending.size === 0,
-      limitMs,
-      50,
-      async () => {
-        await Promise.all([...pending].map(async (a) => (await sshBanner(a, 500)) && pending.delete(a)));
-      },
+    await awaitSshd(
+      plan.nodes.map((n) => ({ ...state.nodes[n.name]!, pid1: state.nodes[n.name]!.pid1! })),
+      { env: ctx.env, limitMs: 180_000 + 1_000 * plan.nodes.length, progress: ctx.progress },
     );
-    if (!ok)
-      throw new Error(
-        `sshd did not answer on ${[...pending].join(", ")} within ${limitMs / 1000} s; see the nodes' console.log`,
-      );
     ctx.progress(`lab ${ctx.env}: ${plan.nodes.length} node(s) answer ssh`);
   }
   return {
