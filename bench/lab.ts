@@ -1,23 +1,26 @@
 /**
- * Lab benchmark: time and memory to bring up and tear down 3, 10 and 30 nodes, and time until every
- * node answers a real ssh login. Prints figures; asserts nothing. Needs root.
- * Run: npx tsx bench/lab.ts [sizes…]   (default 3 10 30)
+ * Lab benchmark: time and memory to bring up and tear down N nodes, time until `lab up` has seen
+ * every sshd answer (its own readiness wait), and what that wait costs the machine: the peak load
+ * average and the peak number of sshd processes in the lab while `lab up` runs. Then every node
+ * completes a real login. Prints figures; asserts nothing (the machine is shared). Needs root.
+ * Run: npx tsx bench/lab.ts [sizes…]   (default 3 10 30; e.g. 30 100 250)
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseInventory } from "../src/inventory/load.js";
 import { clusterSpec } from "../src/cluster/spec.js";
 import { envPaths } from "../src/cluster/paths.js";
 import { labDown, labPrerequisites, labUp, readState, sshExec, labContext } from "../src/lab/index.js";
-import { cgroupPids } from "../src/lab/cgroup.js";
+import { cgroupPids, ownCgroupDirs } from "../src/lab/cgroup.js";
 import { mapLimit, tryRun } from "../src/lab/exec.js";
+import { comm } from "../src/lab/procs.js";
 import { sshOptions } from "../src/lab/ssh.js";
 
 const sizes = process.argv
   .slice(2)
   .map(Number)
-  .filter((n) => n > 0 && n <= 200);
+  .filter((n) => Number.isInteger(n) && n > 0 && n <= 1000);
 const SIZES = sizes.length ? sizes : [3, 10, 30];
 
 function memAvailableKiB(): number {
@@ -32,19 +35,21 @@ function pssKiB(pid: number): number {
   }
 }
 
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mb = (kib: number) => `${(kib / 1024).toFixed(1)} MB`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function inventory(n: number, subnet: number): string {
+/** Node i of a lab on 10.<net>.0.0/16: 200 nodes per /24, from .11 up. */
+const address = (net: number, i: number) => `10.${net}.${1 + Math.floor(i / 200)}.${11 + (i % 200)}`;
+
+function inventory(n: number, net: number): string {
   const nodes = Array.from(
     { length: n },
-    (_, i) =>
-      `  - { name: n${i + 1}, address: 10.78.${subnet}.${11 + i}, role: ${i < 3 ? "control-plane" : "worker"} }`,
+    (_, i) => `  - { name: n${i + 1}, address: ${address(net, i)}, role: ${i < 3 ? "control-plane" : "worker"} }`,
   );
   return [
     "cluster: { name: bench, kubernetesVersion: '1.33.5' }",
-    `lab: { bridge: ygt${subnet}bench, cidr: 10.78.${subnet}.0/24 }`,
+    `lab: { bridge: ygbr${net}lab, cidr: 10.${net}.0.0/16 }`,
     "staticNodes:",
     ...nodes,
     "networking: { calico: { routeReflectors: { enabled: false } } }",
@@ -52,19 +57,79 @@ function inventory(n: number, subnet: number): string {
   ].join("\n");
 }
 
-async function one(n: number, subnet: number, root: string): Promise<string[]> {
+/**
+ * Samples the machine while `lab up` runs: the 1-minute load average, the runnable tasks (the
+ * load's instant value) and the sshd processes in the lab's cgroup (listeners plus the children
+ * each connection forks).
+ */
+function sampler(group: string) {
+  const peak = { load1: 0, runnable: 0, sshd: 0 };
+  const dir = ownCgroupDirs().find((d) => d.includes("/pids/")) ?? ownCgroupDirs()[0]!;
+  const timer = setInterval(() => {
+    const [l1, , , run] = readFileSync("/proc/loadavg", "utf8").split(" ");
+    peak.load1 = Math.max(peak.load1, Number(l1));
+    peak.runnable = Math.max(peak.runnable, Number(run!.split("/")[0]));
+    let sshd = 0;
+    try {
+      for (const p of cgroupPids(join(dir, group))) if (comm(p) === "sshd") sshd++;
+    } catch {
+      // a node's cgroup dir went away between the listing and the read; the next sample counts
+    }
+    peak.sshd = Math.max(peak.sshd, sshd);
+  }, 200);
+  return { peak, stop: () => clearInterval(timer) };
+}
+
+const peaks = (p: { load1: number; runnable: number; sshd: number }) => [
+  p.load1.toFixed(1),
+  String(p.runnable),
+  String(p.sshd),
+];
+
+async function one(n: number, net: number, root: string): Promise<string[]> {
   const env = `bench${n}`;
-  const r = parseInventory(inventory(n, subnet), `${env}.yaml`);
+  const r = parseInventory(inventory(n, net), `${env}.yaml`);
   if (!r.ok) throw new Error(r.problems.map((p) => p.message).join("\n"));
   const spec = clusterSpec(r.env, r.inventory);
   const paths = envPaths(env, root);
-  // Timed as a user sees it: includes the operator key and the gcc build of the pause image.
+  const ctx = labContext(env, { stateRoot: root });
 
   const mem0 = memAvailableKiB();
+  const s = sampler(ctx.names.cgroupGroup);
   const t0 = performance.now();
-  const up = await labUp(spec, { stateRoot: root, waitForSsh: false, concurrency: 4 });
+  let tBooted = 0;
+  // Timed as a user sees it: includes the operator key, the gcc build of the pause image and the
+  // wait until every sshd has sent its banner.
+  let up;
+  try {
+    up = await labUp(spec, {
+      stateRoot: root,
+      concurrency: 4,
+      onProgress: (l) => {
+        if (/ (started|restarted) \(pid/.test(l)) tBooted = performance.now() - t0;
+      },
+    });
+  } catch (err) {
+    const msg = (err as Error).message.split("\n")[0]!;
+    process.stderr.write(`bench: lab up of ${n} nodes failed: ${(err as Error).message}\n`);
+    const t = secs(performance.now() - t0);
+    return [
+      String(n),
+      secs(tBooted),
+      `FAILED after ${t}: ${msg.slice(0, 160)}`,
+      ...peaks(s.peak),
+      "-",
+      "-",
+      "-",
+      "-",
+      "-",
+    ];
+  } finally {
+    s.stop();
+  }
   const tUp = performance.now() - t0;
   // Every node completes a real login (pinned host key) and runs a command; 8 at a time.
+  const t1 = performance.now();
   const pending = new Set(up.nodes.map((x) => x.address));
   while (pending.size > 0) {
     await mapLimit([...pending], 8, async (a) => {
@@ -72,42 +137,43 @@ async function one(n: number, subnet: number, root: string): Promise<string[]> {
         pending.delete(a);
     });
   }
-  const tSsh = performance.now() - t0;
+  const tLogin = performance.now() - t1;
   await sleep(1000);
   const mem1 = memAvailableKiB();
-  const state = readState(labContext(env, { stateRoot: root }).labDir)!;
+  const state = readState(ctx.labDir)!;
   const pids = new Set(Object.values(state.nodes).flatMap((x) => cgroupPids(x.cgroups[0]!)));
-  const pss = [...pids].reduce((s, p) => s + pssKiB(p), 0);
-  // What the kernel charges the lab's memory cgroup: processes plus kernel memory and page cache.
-  const memGroup = state.cgroupGroups.find((d) => d.includes("/memory/"));
-  const charged = memGroup ? Number(readFileSync(join(memGroup, "memory.usage_in_bytes"), "utf8")) / 1024 : NaN;
+  const pss = [...pids].reduce((a, p) => a + pssKiB(p), 0);
 
   // Connection cost: 10 sequential logins to one node, with and without the lab's key exchange.
   const addr = up.nodes[0]!.address;
   const timed = async (opts: string[]) => {
-    const s = performance.now();
+    const st = performance.now();
     for (let i = 0; i < 10; i++) await tryRun(["ssh", ...opts, `root@${addr}`, "true"]);
-    return (performance.now() - s) / 10;
+    return (performance.now() - st) / 10;
   };
   const fast = await timed(sshOptions(paths.sshKey, paths.knownHosts));
   const opts = sshOptions(paths.sshKey, paths.knownHosts);
   const k = opts.findIndex((o) => o.startsWith("KexAlgorithms="));
   const slow = await timed([...opts.slice(0, k - 1), ...opts.slice(k + 1)]);
 
-  const t1 = performance.now();
+  const t2 = performance.now();
   await labDown(env, { stateRoot: root });
-  const tDown = performance.now() - t1;
+  const tDown = performance.now() - t2;
   return [
     String(n),
+    secs(tBooted),
     secs(tUp),
-    secs(tSsh),
+    ...peaks(s.peak),
+    secs(tLogin),
     secs(tDown),
     mb(mem0 - mem1),
-    mb(pss),
     mb(pss / n),
-    mb(charged),
     `${fast.toFixed(0)} / ${slow.toFixed(0)} ms`,
   ];
+}
+
+function leftoverSshd(): number {
+  return readdirSync("/proc").filter((p) => /^\d+$/.test(p) && comm(Number(p)) === "sshd").length;
 }
 
 async function main(): Promise<void> {
@@ -119,25 +185,29 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "yagura-lab-bench-"));
   const head = [
     "nodes",
-    "up",
-    "all answer ssh",
+    "every PID 1 up",
+    "lab up (every sshd answers)",
+    "peak load1",
+    "peak runnable",
+    "peak sshd procs",
+    "all log in (8 at once)",
     "down",
     "MemAvailable drop",
-    "PSS (node procs)",
     "PSS/node",
-    "memory cgroup charge",
     "ssh login curve25519 / default kex",
   ];
   const rows: string[][] = [];
+  const load0 = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
   try {
     for (const [i, n] of SIZES.entries()) {
-      process.stderr.write(`bench: ${n} nodes…\n`);
-      rows.push(await one(n, 5 + (i % 5), root));
+      process.stderr.write(`bench: ${n} nodes… (sshd processes on the machine: ${leftoverSshd()})\n`);
+      rows.push(await one(n, 92 + (i % 4), root));
     }
   } finally {
     for (const n of SIZES) await labDown(`bench${n}`, { stateRoot: root }).catch(() => {});
     rmSync(root, { recursive: true, force: true });
   }
+  console.log(`load average before: ${load0} (the machine is shared: load and runnable count every process on it)`);
   console.log(`| ${head.join(" | ")} |\n|${head.map(() => "---").join("|")}|`);
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 }
