@@ -101,3 +101,24 @@ while True:
   c.close()`;
   return `nohup python3 -c ${shq(py)} >/dev/null 2>&1 </dev/null &`;
 }
+
+/**
+ * A bridge CNI config for one lab node, written by the add-ons test in place of what Calico would
+ * install (its stand-in bundle runs no CNI). Each node gets its own pod subnet; no pod traffic
+ * crosses nodes.
+ */
+export function bridgeCniConfig(index: number): string {
+  return JSON.stringify({
+    cniVersion: "0.4.0",
+    name: "yagura-lab",
+    plugins: [
+      {
+        type: "bridge",
+        bridge: "cni0",
+        isGateway: true,
+        ipMasq: false,
+        ipam: { type: "host-local", ranges: [[{ subnet: `10.244.${index + 1}.0/24` }]] },
+      },
+    ],
+  });
+}

@@ -21,12 +21,11 @@ import { createKubeApi } from "../../src/infra/kube.js";
 import type { KubeApi } from "../../src/infra/kube-types.js";
 import { loadInventory } from "../../src/inventory/load.js";
 import { labDown, labUp } from "../../src/lab/index.js";
-import { addonInventoryLines, readyListenerCommand, standInCniBundle } from "./addons-lab.js";
+import { addonInventoryLines, bridgeCniConfig, readyListenerCommand, standInCniBundle } from "./addons-lab.js";
 import { cli, onNode, opsOf } from "./helpers.js";
 import {
   binaryChecksums,
   binaryVersion,
-  bridgeCniConfig,
   endpointFromKubeconfig,
   k8sLabInventoryText,
   kubeE2eSkipReason,
@@ -66,6 +65,7 @@ describe.skipIf(skip !== undefined)("add-ons in rank order and the boot taint in
       version: binaryVersion(BIN!),
       sha256: binaryChecksums(BIN!),
       nodes: NODES,
+      cni: "calico",
     });
     writeFileSync(file, `${text}${addonInventoryLines(bundle, "cni.yaml").join("\n")}\n`);
     await labUp(spec(), { stateRoot: state });

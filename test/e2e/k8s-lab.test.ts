@@ -14,13 +14,13 @@ import { renderAdminKubeconfig } from "../../src/k8s/render/kubeconfig.js";
 import {
   binaryChecksums,
   binaryVersion,
-  bridgeCniConfig,
   endpointFromKubeconfig,
   k8sLabInventoryText,
   missingBinaries,
   parseVersionOutput,
   sha256File,
 } from "./k8s-lab.js";
+import { bridgeCniConfig } from "./addons-lab.js";
 
 const dir = mkdtempSync(join(tmpdir(), "yagura-k8s-lab-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -111,7 +111,7 @@ describe("the k8s lab e2e inventory", () => {
     expect(r.inventory.cluster.kubernetesVersion).toBe("1.24.0-alpha.1-lab");
   });
 
-  it("gives each node its own pod subnet in its CNI config", () => {
+  it("the add-ons test gives each node its own pod subnet in its CNI config", () => {
     const a = JSON.parse(bridgeCniConfig(0));
     const b = JSON.parse(bridgeCniConfig(4));
     expect(a.plugins[0].ipam.ranges[0][0].subnet).toBe("10.244.1.0/24");

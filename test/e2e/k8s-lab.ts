@@ -33,6 +33,12 @@ export interface K8sLabInventory {
   /** sha256 of each component binary. */
   readonly sha256: Readonly<Record<string, string>>;
   readonly nodes: readonly K8sLabNode[];
+  /**
+   * The pod network. `bridge` needs no image; `calico` is for a test that plays the CNI add-on with
+   * a stand-in bundle and writes the nodes' CNI config itself.
+   * @default "bridge"
+   */
+  readonly cni?: "bridge" | "calico";
 }
 
 const q = (s: string) => JSON.stringify(s); // a JSON string is a valid YAML flow scalar
@@ -54,7 +60,9 @@ export function k8sLabInventoryText(l: K8sLabInventory): string {
     `lab: { bridge: ${l.bridge}, cidr: ${l.cidr} }`,
     "staticNodes:",
     ...l.nodes.map(node),
-    "networking: { calico: { routeReflectors: { enabled: false } } }",
+    l.cni === "calico"
+      ? "networking: { calico: { routeReflectors: { enabled: false } } }"
+      : "networking: { cni: bridge }",
     "artifacts:",
     "  source: local",
     "  binaries:",
@@ -94,26 +102,6 @@ export function parseVersionOutput(out: string): string {
 /** The version the binaries in `dir` report (kube-apiserver's). */
 export function binaryVersion(dir: string): string {
   return parseVersionOutput(execFileSync(join(dir, "kube-apiserver"), ["--version"], { encoding: "utf8" }));
-}
-
-/**
- * A bridge CNI config for one lab node, so its kubelet reports Ready without an add-on (the lab
- * cannot pull Calico's images). Each node gets its own pod subnet; no pod traffic crosses nodes.
- */
-export function bridgeCniConfig(index: number): string {
-  return JSON.stringify({
-    cniVersion: "0.4.0",
-    name: "yagura-lab",
-    plugins: [
-      {
-        type: "bridge",
-        bridge: "cni0",
-        isGateway: true,
-        ipMasq: false,
-        ipam: { type: "host-local", ranges: [[{ subnet: `10.244.${index + 1}.0/24` }]] },
-      },
-    ],
-  });
 }
 
 /** The first cluster and user of a kubeconfig with embedded credentials, as a KubeEndpoint. */

@@ -6,10 +6,9 @@
  * taints; a second reconcile runs no op. Runs only with YAGURA_KUBE_BIN_DIR naming a directory of
  * Kubernetes server binaries; the inventory pins the checksums of exactly those binaries.
  *
- * The lab cannot pull a CNI's images, so each node gets a plain bridge CNI config before the run:
- * with it the kubelets report Ready and the boot-taint rung (which, without a managed CNI, waits
- * for Ready) can finish. Registration with the boot taint is watched from this test through the
- * API while the reconcile runs.
+ * The lab cannot pull a CNI's images, so the inventory chooses the bridge pod network, which the
+ * reconciler renders and routes itself; the boot taint lifts once a node is Ready with it in place.
+ * Registration with the boot taint is watched from this test through the API while the reconcile runs.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,16 +16,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterSpec } from "../../src/cluster/spec.js";
-import { shq } from "../../src/infra/shell.js";
 import { createKubeApi } from "../../src/infra/kube.js";
 import type { KubeApi, KubeNode } from "../../src/infra/kube-types.js";
 import { loadInventory } from "../../src/inventory/load.js";
 import { labDown, labUp } from "../../src/lab/index.js";
-import { cli, onNode, opsOf } from "./helpers.js";
+import { cli, opsOf } from "./helpers.js";
 import {
   binaryChecksums,
   binaryVersion,
-  bridgeCniConfig,
   endpointFromKubeconfig,
   k8sLabInventoryText,
   kubeE2eSkipReason,
@@ -100,15 +97,6 @@ describe.skipIf(skip !== undefined)("Kubernetes control plane and kubelets in th
     });
     writeFileSync(file, text);
     await labUp(spec(), { stateRoot: state });
-    for (const [i, n] of NODES.entries()) {
-      const r = await onNode(
-        state,
-        ENV,
-        n.address,
-        `mkdir -p /etc/cni/net.d && printf '%s\\n' ${shq(bridgeCniConfig(i))} > /etc/cni/net.d/10-yagura-lab.conflist`,
-      );
-      expect(r.code, r.stderr).toBe(0);
-    }
   }, 300_000);
 
   afterAll(async () => {

@@ -65,7 +65,8 @@ export function inventoryText(
       (n) =>
         `  - { name: ${n.name}, address: ${addressOf(n.name, lab)}, role: ${n.role}${n.token ? `, rebuildToken: '${n.token}'` : ""} }`,
     ),
-    "networking: { calico: { routeReflectors: { enabled: false } } }",
+    // A Kubernetes lab runs the bridge pod network, which needs no image.
+    lab.kube ? "networking: { cni: bridge }" : "networking: { calico: { routeReflectors: { enabled: false } } }",
     "reconciler: { maxConcurrentUpdates: 2 }",
     ...(lab.kube
       ? [
@@ -83,7 +84,7 @@ export function inventoryText(
 
 /**
  * The lab of a rebuild e2e file: up before its tests, down (and its temp dir gone) after.
- * `afterUp` runs after every `labUp` (a Kubernetes lab places each node's CNI config there).
+ * `afterUp` runs after every `labUp`.
  */
 export function useRebuildLab(
   initial: readonly RebuildNode[],
@@ -109,7 +110,7 @@ export function useRebuildLab(
   };
   beforeAll(async () => {
     await write(initial, { up: true });
-  }, 300_000); // a Kubernetes lab also builds the pause image and places each node's CNI config
+  }, 300_000); // a Kubernetes lab also builds the pause image
   afterAll(async () => {
     if (skip) return;
     await labDown(lab.env, { stateRoot: state }).catch(() => undefined);

@@ -12,16 +12,9 @@ import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { createKubeApi } from "../../src/infra/kube.js";
 import type { KubeApi, KubeObjectRef } from "../../src/infra/kube-types.js";
-import { shq } from "../../src/infra/shell.js";
 import { PAUSE_IMAGE_REF } from "../../src/lab/index.js";
-import { cli, onNode, until } from "../e2e/helpers.js";
-import {
-  binaryChecksums,
-  binaryVersion,
-  bridgeCniConfig,
-  endpointFromKubeconfig,
-  kubeE2eSkipReason,
-} from "../e2e/k8s-lab.js";
+import { cli, until } from "../e2e/helpers.js";
+import { binaryChecksums, binaryVersion, endpointFromKubeconfig, kubeE2eSkipReason } from "../e2e/k8s-lab.js";
 import { kubeWriter } from "./kube-writer.js";
 import {
   addressOf,
@@ -34,7 +27,6 @@ import {
   useRebuildLab,
   workers,
   type RebuildLabNet,
-  type RebuildNode,
 } from "./lab.js";
 
 const BIN = process.env["YAGURA_KUBE_BIN_DIR"];
@@ -50,18 +42,8 @@ const LAB: RebuildLabNet = {
 const CP3 = ["cp1", "cp2", "cp3"];
 const urls = (names: readonly string[]) => names.map((n) => etcdURL(n, LAB));
 
-/** A bridge CNI config on each node (its own pod subnet), so kubelets report Ready. */
-async function installCni(state: string, nodes: readonly RebuildNode[]): Promise<void> {
-  for (const n of nodes) {
-    const index = n.role === "control-plane" ? Number(n.name.slice(2)) - 1 : 9 + Number(n.name.slice(1));
-    const file = `mkdir -p /etc/cni/net.d && printf '%s\\n' ${shq(bridgeCniConfig(index))} > /etc/cni/net.d/10-yagura-lab.conflist`;
-    const r = await onNode(state, LAB.env, addressOf(n.name, LAB), file);
-    if (r.code !== 0) throw new Error(`CNI config on ${n.name}: ${r.stderr}`);
-  }
-}
-
 describe.skipIf(skip !== undefined)("inventory-driven rebuilds with the Kubernetes API in the lab", () => {
-  const lab = useRebuildLab([...cps(3), ...workers(2)], skip, LAB, installCni);
+  const lab = useRebuildLab([...cps(3), ...workers(2)], skip, LAB);
   const apply = () => cli(lab.state, ["apply", lab.file, "--max-passes", "60"]);
   /** One client per API server of cp1…cp3 (the writer moves on when one fails); the first reads. */
   const apis: KubeApi[] = [];
