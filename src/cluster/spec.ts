@@ -1,10 +1,40 @@
 /**
  * ClusterSpec: the inventory turned into the list of nodes the cluster should have. Pool nodes are
  * named `<pool>-<index>` (1-based) and get fixed addresses from the pool's first address; static
- * nodes are taken as written. The stacks and the reconciler both read this.
+ * nodes are taken as written. Control-plane nodes get the standard role label and taint here, so
+ * every consumer (the kubelet's registration taints, the node-objects rung, `inventory show`,
+ * `render`) sees the same set. The stacks and the reconciler both read this.
  */
 import type { Inventory, NodeKind, NodeRole, Taint } from "../inventory/schema.js";
 import { addToIPv4 } from "./net.js";
+
+/** Key of the role label and taint of control-plane nodes (what kubeadm sets, and add-ons select on). */
+export const CONTROL_PLANE_ROLE = "node-role.kubernetes.io/control-plane";
+
+/**
+ * A node's labels and taints with its role's defaults: a control-plane node is labelled
+ * `node-role.kubernetes.io/control-plane: ""` and, unless `cluster.controlPlaneTaint` is false,
+ * tainted `node-role.kubernetes.io/control-plane:NoSchedule`. The inventory's own label value, and
+ * its own taint of that key (any effect), win over the defaults. The kubelet may not set
+ * `node-role.kubernetes.io/*` labels on itself (NodeRestriction), so the label reaches the Node
+ * through the API (decide/k8s-node-objects.ts); the taint also goes in at registration.
+ */
+export function withRoleDefaults(
+  inv: Inventory,
+  role: NodeRole,
+  labels: Readonly<Record<string, string>>,
+  taints: readonly Taint[],
+): { labels: Readonly<Record<string, string>>; taints: readonly Taint[] } {
+  if (role !== "control-plane") return { labels, taints };
+  const own = taints.some((t) => t.key === CONTROL_PLANE_ROLE);
+  return {
+    labels: { [CONTROL_PLANE_ROLE]: "", ...labels },
+    taints:
+      inv.cluster.controlPlaneTaint && !own
+        ? [{ key: CONTROL_PLANE_ROLE, value: "", effect: "NoSchedule" }, ...taints]
+        : taints,
+  };
+}
 
 /** One node the inventory asks for. */
 export interface NodeSpec {
@@ -52,8 +82,7 @@ export function expandNodes(inv: Inventory): NodeSpec[] {
         role: pool.role,
         kind: pool.kind,
         address: addToIPv4(pool.firstAddress, i),
-        labels: pool.labels,
-        taints: pool.taints,
+        ...withRoleDefaults(inv, pool.role, pool.labels, pool.taints),
         zone: pool.availabilityZones.length ? pool.availabilityZones[i % pool.availabilityZones.length] : undefined,
         rack: pool.racks.length ? pool.racks[i % pool.racks.length] : undefined,
         rebuildToken: [pool.rebuildToken, own].filter((t) => t !== "").join("/"),
@@ -69,8 +98,7 @@ export function expandNodes(inv: Inventory): NodeSpec[] {
       role: n.role,
       kind: n.kind,
       address: n.address,
-      labels: n.labels,
-      taints: n.taints,
+      ...withRoleDefaults(inv, n.role, n.labels, n.taints),
       zone: n.zone,
       rack: n.rack,
       rebuildToken: n.rebuildToken,

@@ -138,6 +138,14 @@ export const inventorySchema = z
         minReadyWorkers: z.number().int().min(0).default(0),
         /** Name of the taint a node carries until its networking is ready. */
         bootTaint: z.string().default("node.yagura.io/not-ready"),
+        /**
+         * Taint every control-plane node `node-role.kubernetes.io/control-plane:NoSchedule`, so ordinary
+         * pods stay off it (the role label `node-role.kubernetes.io/control-plane: ""` is set either way).
+         * Set false where workloads should run on the control plane, e.g. a cluster without workers.
+         * A node's own taint with that key replaces the default.
+         * @default true
+         */
+        controlPlaneTaint: z.boolean().default(true),
       })
       .strict(),
     openstack: z

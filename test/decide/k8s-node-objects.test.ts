@@ -59,6 +59,86 @@ async function converge(spec: ClusterSpec, k: FakeKube): Promise<string[]> {
 const node = (k: FakeKube, name: string) => k.peek({ apiVersion: "v1", kind: "Node", name })!;
 const taintsOf = (k: FakeKube, name: string) => (node(k, name)["spec"] as { taints?: Taint[] }).taints ?? [];
 
+const ROLE = "node-role.kubernetes.io/control-plane";
+const ROLE_TAINT: Taint = { key: ROLE, value: "", effect: "NoSchedule" };
+
+/** The fixture cluster with `cluster.controlPlaneTaint` set. */
+function specTainting(controlPlaneTaint: boolean): ClusterSpec {
+  return testSpec("v1.33.5", {
+    cluster: { name: "tokyo", kubernetesVersion: "v1.33.5", kubeProxyMode: "ipvs", controlPlaneTaint },
+  });
+}
+
+/** Nodes as a kubelet of an older yagura registered them: boot taint and the pool's taints, no role taint. */
+function registeredWithoutRole(spec: ClusterSpec): FakeKube {
+  const k = fakeKube();
+  for (const n of spec.nodes)
+    k.addNode(n.name, {
+      labels: { "kubernetes.io/hostname": n.name },
+      taints: [BOOT, ...n.taints.filter((t) => t.key !== ROLE)],
+    });
+  return k;
+}
+
+describe("decideNodeObjects: the control-plane role label and taint", () => {
+  it("sets the role label (which a kubelet may not set on itself) and taint on control-plane nodes only", async () => {
+    const spec = specTainting(true);
+    const k = registeredWithoutRole(spec);
+    const d = decideNodeObjects(spec, await statusOf(spec, k), o(spec))!;
+    expect(d.phase).toBe("k8s-node-objects");
+    expect(d.message).toContain(`cp-1 (labels ${ROLE}; taints)`);
+    expect(d.message).not.toContain(`bm-1 (labels ${ROLE}`);
+    expect(await converge(spec, k)).toEqual(["k8s-node-objects"]);
+    for (const n of ["cp-1", "cp-2", "cp-3"]) {
+      expect(node(k, n).metadata.labels, n).toEqual({ "kubernetes.io/hostname": n, [ROLE]: "" });
+      expect(taintsOf(k, n), n).toEqual([BOOT, ROLE_TAINT]);
+      expect(node(k, n).metadata.annotations, n).toMatchObject({
+        [OWN_LABELS]: JSON.stringify([ROLE]),
+        [OWN_TAINTS]: JSON.stringify([`${ROLE}:NoSchedule`]),
+      });
+    }
+    for (const n of ["bm-1", "lab-1"]) {
+      expect(node(k, n).metadata.labels![ROLE], n).toBeUndefined();
+      expect(
+        taintsOf(k, n).map((t) => t.key),
+        n,
+      ).not.toContain(ROLE);
+    }
+  });
+
+  it("a node registered with the role taint (the kubelet's registerWithTaints) only gets the label and records", async () => {
+    const spec = specTainting(true);
+    const k = registered(spec);
+    expect(taintsOf(k, "cp-1")).toEqual([BOOT, ROLE_TAINT]);
+    expect(await converge(spec, k)).toEqual(["k8s-node-objects"]);
+    expect(k.calls.filter((c) => c.method === "setNodeTaints")).toEqual([]);
+    expect(node(k, "cp-1").metadata.labels![ROLE]).toBe("");
+  });
+
+  it("controlPlaneTaint: false removes the taint yagura set, keeps the label, and keeps one yagura never set", async () => {
+    const on = specTainting(true);
+    const k = registeredWithoutRole(on);
+    await converge(on, k);
+    // cp-3's taint is someone else's: put there after yagura's record said it owns none on cp-3.
+    const n3 = node(k, "cp-3");
+    k.put({
+      ...n3,
+      metadata: { ...n3.metadata, annotations: { ...n3.metadata.annotations, [OWN_TAINTS]: "[]" } },
+    });
+    const off = specTainting(false);
+    const d = decideNodeObjects(off, await statusOf(off, k), o(off))!;
+    expect(d.message).toContain("cp-1 (taints)");
+    expect(d.message).not.toContain("cp-3 (taints)");
+    expect(await converge(off, k)).toEqual(["k8s-node-objects"]);
+    for (const n of ["cp-1", "cp-2"]) {
+      expect(taintsOf(k, n), n).toEqual([BOOT]);
+      expect(node(k, n).metadata.annotations![OWN_TAINTS], n).toBe("[]");
+    }
+    expect(taintsOf(k, "cp-3")).toEqual([BOOT, ROLE_TAINT]);
+    for (const n of ["cp-1", "cp-2", "cp-3"]) expect(node(k, n).metadata.labels![ROLE], n).toBe("");
+  });
+});
+
 describe("decideNodeObjects", () => {
   it("does nothing without a ready API (the API rung waits first)", () => {
     const spec = specWith();

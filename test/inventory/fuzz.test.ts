@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseInventory, type LoadResult } from "../../src/inventory/load.js";
-import { expandNodes } from "../../src/cluster/spec.js";
+import { CONTROL_PLANE_ROLE, expandNodes } from "../../src/cluster/spec.js";
 import { plannedNodes } from "../../src/inventory/rules/model.js";
 import { DNS1123_LABEL } from "../../src/inventory/rules/syntax.js";
 import { BOMB, DOCS, LEAVES, SEEDS, inventory, mutation, replacement, setIn, validLab } from "./fuzz-inputs.js";
@@ -36,6 +36,11 @@ function checkResult(res: LoadResult): void {
   expect(new Set(nodes.map((n) => n.address)).size).toBe(nodes.length);
   for (const n of names) expect(n).toMatch(DNS1123_LABEL);
   expect([1, 3, 5, 7]).toContain(nodes.filter((n) => n.role === "control-plane").length);
+  // The role defaults never give a node two taints of one key and effect, which the API refuses.
+  for (const n of nodes) {
+    expect(new Set(n.taints.map((t) => `${t.key}:${t.effect}`)).size, n.name).toBe(n.taints.length);
+    if (n.role === "control-plane") expect(n.labels, n.name).toHaveProperty([CONTROL_PLANE_ROLE]);
+  }
   // The rules' defensive expansion must agree with the real one.
   expect(plannedNodes(res.inventory).map((n) => [n.name, n.address])).toEqual(nodes.map((n) => [n.name, n.address]));
 }

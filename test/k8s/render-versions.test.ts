@@ -91,6 +91,23 @@ describe("switches by node and inventory", () => {
     expect(registerTaints("b", [{ key: "b", value: "", effect: "NoSchedule" }])).toHaveLength(1);
   });
 
+  it("a control-plane kubelet registers with the role taint but sets no node-role label itself", () => {
+    const ROLE = "node-role.kubernetes.io/control-plane";
+    const taintKeys = (i: RenderInput) => kubeletConfigView(renderContext(i)).registerWithTaints.map((t) => t.key);
+    expect(taintKeys(input("v1.33.0", "cp-1"))).toEqual(["node.yagura.io/not-ready", ROLE]);
+    expect(taintKeys(input("v1.33.0", "bm-1"))).toEqual(["node.yagura.io/not-ready", "dedicated"]);
+    const cluster = { name: "tokyo", kubernetesVersion: "v1.33.0", controlPlaneTaint: false };
+    expect(taintKeys(input("v1.33.0", "cp-1", { cluster }))).toEqual(["node.yagura.io/not-ready"]);
+    // NodeRestriction refuses node-role.kubernetes.io/* labels from a kubelet: they go through the API.
+    for (const n of ["cp-1", "bm-1"]) {
+      const rendered = renderNode(input("v1.33.0", n)).flatMap((c) => [
+        ...c.service.argv,
+        ...c.files.map((f) => f.content.toString()),
+      ]);
+      expect(rendered.filter((x) => x.includes("node-labels") || x.includes(`${ROLE}=`))).toEqual([]);
+    }
+  });
+
   it("workers run only kubelet and kube-proxy", () => {
     expect(renderNode(input("v1.33.0", "bm-1")).map((c) => c.name)).toEqual(["kubelet", "kube-proxy"]);
     expect(renderNode(input("v1.33.0", "cp-2")).map((c) => c.name)).toEqual([
