@@ -5,6 +5,7 @@ import { formatProblem } from "../inventory/problem.js";
 import { clusterSpec, type ClusterSpec } from "../cluster/spec.js";
 import { readStackApiEndpoint, readStackNodes, StackOutputsError, withStackNodes } from "../infra/stack-outputs.js";
 import { UserError } from "./errors.js";
+import { resolveLocalRelease } from "../k8s/local-release.js";
 
 /** Loads ENV or throws a UserError listing every problem. */
 export function requireSpec(env: string, inventoryDir?: string): ClusterSpec & { file: string } {
@@ -15,7 +16,7 @@ export function requireSpec(env: string, inventoryDir?: string): ClusterSpec & {
       res.problems.map(formatProblem),
     );
   }
-  return { ...clusterSpec(res.env, res.inventory), file: res.file };
+  return { ...clusterSpec(res.env, resolveLocalRelease(res.inventory, process.env)), file: res.file };
 }
 
 /**
@@ -52,7 +53,10 @@ export function summarize(spec: ClusterSpec): string {
     `${spec.env}: valid`,
     `  cluster ${inv.cluster.name}, Kubernetes ${inv.cluster.kubernetesVersion}, ${where}`,
     `  ${spec.nodes.length} nodes (${cp} control-plane, ${workers} worker; ${kinds || "none"})`,
-    `  pods ${inv.cluster.podCIDR}, services ${inv.cluster.serviceCIDR}, Calico ${inv.networking.calico.encapsulation} AS ${inv.networking.calico.asNumber}`,
+    `  pods ${inv.cluster.podCIDR}, services ${inv.cluster.serviceCIDR}, ` +
+      (inv.networking.cni === "bridge"
+        ? "bridge pod network (routed, no encapsulation)"
+        : `Calico ${inv.networking.calico.encapsulation} AS ${inv.networking.calico.asNumber}`),
   ].join("\n");
 }
 

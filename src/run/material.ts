@@ -16,6 +16,8 @@ import type { KubeEndpoint } from "../infra/kube-types.js";
 import type { EtcdTls } from "../infra/types.js";
 import { planArtifacts, type ArtifactEnv, type ArtifactPlanResult, type Component } from "../k8s/artifacts.js";
 import { K8S_CERT, k8sCertPlan } from "../k8s/certs.js";
+import { LOCAL_RELEASE, localReleaseProblem } from "../k8s/local-release.js";
+import { UserError } from "../cli/errors.js";
 import { buildK8sDesired, type K8sDesired } from "../k8s/desired.js";
 import { buildDesired, type Desired, type EtcdMemberPems } from "../ops/etcd/desired.js";
 import { ensureEncryptionKey, etcdAdminClient, etcdMemberCerts, issuePlan, openPki, type Pki } from "../pki/index.js";
@@ -98,6 +100,8 @@ async function prepareK8s(
   renew: number,
   o: MaterialOptions,
 ): Promise<{ desired: K8sDesired; kube: KubeEndpoint }> {
+  if (spec.inventory.cluster.kubernetesVersion === LOCAL_RELEASE)
+    throw new UserError(localReleaseProblem(spec.inventory, o.env ?? process.env));
   const plan = k8sCertPlan(spec, o.apiEndpoint !== undefined ? { apiEndpoint: o.apiEndpoint } : {});
   const [issued, serviceAccount, encryption] = await Promise.all([
     issuePlan(pki, plan, now, renew),

@@ -112,5 +112,23 @@ const routeReflectors: Rule = (inv) => {
   return out;
 };
 
-/** Rules for the Calico section. */
-export const calicoRules: readonly Rule[] = [blockSize, ipPools, routeReflectors];
+/** With the bridge network nothing reads the Calico section, so nothing in it can be wrong. */
+const whenCalico =
+  (r: Rule): Rule =>
+  (inv) =>
+    inv.networking.cni === "calico" ? r(inv) : [];
+
+/** The bridge network's own rule: Calico's add-on must not run beside it. */
+const bridgeAlone: Rule = (inv) =>
+  inv.networking.cni === "bridge" && inv.addons.bundles["tigera-operator"]
+    ? [
+        {
+          path: ["addons", "bundles", "tigera-operator"],
+          message:
+            "networking.cni is bridge, so Calico must not run beside it: remove the tigera-operator bundle, or set networking.cni: calico",
+        },
+      ]
+    : [];
+
+/** Rules for the Calico section (only when Calico is the pod network), and for the bridge network. */
+export const calicoRules: readonly Rule[] = [...[blockSize, ipPools, routeReflectors].map(whenCalico), bridgeAlone];

@@ -8,6 +8,16 @@ const range = `${SUPPORTED_KUBERNETES.min.join(".")}.x to ${SUPPORTED_KUBERNETES
 const kubernetesVersion: Rule = (inv) => {
   const path = ["cluster", "kubernetesVersion"];
   const s = inv.cluster.kubernetesVersion;
+  // `local`: the release of the binaries in the local directory (k8s/local-release.ts).
+  if (s === "local")
+    return inv.artifacts.source === "local"
+      ? []
+      : [
+          {
+            path,
+            message: `kubernetesVersion local takes the release from local binaries, but artifacts.source is ${inv.artifacts.source}: write the release (e.g. "1.33.5") or use artifacts.source local`,
+          },
+        ];
   const v = parseKubeVersion(s);
   if (!v)
     return [
