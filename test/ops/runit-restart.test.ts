@@ -1,0 +1,49 @@
+/**
+ * The runit supervisor's restart against a real runsvdir, in a private mount namespace whose /etc
+ * is a tmpfs (so /etc/service and /etc/yagura/sv are the test's own): a component whose old
+ * process takes longer than sv's 30 s to exit after TERM is still restarted by one restart script,
+ * instead of sv reporting it restarted while the old process still runs, or the op failing with sv's
+ * timeout.
+ */
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { runitSupervisor } from "../../src/supervisor/runit.js";
+
+const can =
+  process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v runsvdir && command -v unshare"]).status === 0;
+
+describe.skipIf(!can)("runit restart of a slow-to-stop component (real runsvdir)", () => {
+  it("waits for the old process past sv's 30 s and ends with a new one running", () => {
+    const sup = runitSupervisor();
+    // Exits 35 s after TERM (the trap runs once the current sleep returns).
+    const run = `#!/bin/sh\ntrap 'sleep 35; exit 0' TERM\nwhile :; do sleep 1; done\n`;
+    const script = [
+      "set -e",
+      "mount -t tmpfs tmpfs /etc",
+      "mkdir -p /etc/service /etc/yagura/sv/slow",
+      `cat > /etc/yagura/sv/slow/run <<'RUN'\n${run}RUN`,
+      "chmod 755 /etc/yagura/sv/slow/run",
+      "runsvdir -P /etc/service >/dev/null 2>&1 &",
+      "rsd=$!",
+      sup.startScript("slow"),
+      "first=$(cat /etc/service/slow/supervise/pid)",
+      "start=$(date +%s)",
+      `( ${sup.restartScript("slow")} ) 2>&1 || { echo "restart failed"; kill $rsd; exit 1; }`,
+      "second=$(cat /etc/service/slow/supervise/pid)",
+      'echo "first=$first second=$second took=$(( $(date +%s) - start ))"',
+      "sv status /etc/service/slow",
+      "kill -HUP $rsd; sleep 1",
+    ].join("\n");
+    const r = spawnSync("unshare", ["--mount", "--propagation", "private", "--fork", "sh", "-c", script], {
+      encoding: "utf8",
+      timeout: 150_000,
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const m = /first=(\d+) second=(\d+) took=(\d+)/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(m![2]).not.toBe(m![1]);
+    // The old process takes 35 s to go: sv alone reported the service restarted with it still running.
+    expect(Number(m![3])).toBeGreaterThanOrEqual(34);
+    expect(r.stdout).toMatch(/^run: \/etc\/service\/slow: \(pid \d+\)/m);
+  }, 180_000);
+});
