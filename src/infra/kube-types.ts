@@ -27,6 +27,9 @@ export interface KubeObject {
     readonly annotations?: Readonly<Record<string, string>>;
     readonly [k: string]: unknown;
   };
+  /** Names live in metadata: a top-level one is an error the API reports only as HTTP 500. */
+  readonly name?: never;
+  readonly namespace?: never;
   readonly [k: string]: unknown;
 }
 

@@ -1,6 +1,6 @@
 /** The in-memory KubeApi other unit tests rely on: its apply, taint guard and eviction behave as documented. */
 import { describe, expect, it } from "vitest";
-import { KubeApiError } from "../../src/infra/kube-types.js";
+import { KubeApiError, type KubeObject } from "../../src/infra/kube-types.js";
 import { fakeKube } from "../support/fake-kube.js";
 
 const node = { apiVersion: "v1", kind: "Node", name: "n1" } as const;
@@ -59,5 +59,15 @@ describe("fake KubeApi", () => {
     expect(await k.get(node)).toBeUndefined();
     k.health.down = "connect ECONNREFUSED 127.0.0.1:6443";
     await expect(k.readyz()).rejects.toThrow("ECONNREFUSED");
+  });
+});
+
+describe("KubeObject", () => {
+  it("has no top-level name or namespace: the type checker rejects what the API answers with HTTP 500", () => {
+    const ref = { apiVersion: "v1", kind: "Pod", namespace: "default", name: "p" };
+    // @ts-expect-error a reference spread into an object puts name and namespace at the top level
+    const wrong: KubeObject = { ...ref, metadata: { name: "p" } };
+    const right: KubeObject = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name } };
+    expect(wrong.metadata.name).toBe(right.metadata.name);
   });
 });

@@ -62,7 +62,8 @@ describe.skipIf(skip !== undefined)("inventory-driven rebuilds with the Kubernet
   const pinPod = async (node: string): Promise<KubeObjectRef> => {
     const ref = { apiVersion: "v1", kind: "Pod", namespace: "default", name: `pinned-${node}` };
     await apis[0]!.apply({
-      ...ref,
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
       metadata: { name: ref.name, namespace: ref.namespace },
       spec: {
         nodeName: node,
