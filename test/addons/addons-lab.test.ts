@@ -38,6 +38,7 @@ describe("the add-on lab e2e's inputs", () => {
           { name: "cp1", address: "10.84.0.11", role: "control-plane" },
           { name: "w1", address: "10.84.0.21", role: "worker" },
         ],
+        cni: "calico",
       }) + `${addonInventoryLines(bundle, "cni.yaml").join("\n")}\n`;
     const file = join(dir, "e84a.yaml");
     writeFileSync(file, text);

@@ -84,6 +84,7 @@ export function addonSpec(nodes: { name: string; kind?: "vm" | "baremetal" | "la
     env: "t",
     inventory: {
       cluster: { bootTaint: "node.yagura.io/not-ready" },
+      networking: { cni: "calico" },
       addons: { prune: false, bundles: {} },
     } as unknown as Inventory,
     nodes: nodes.map((n, i) => ({
