@@ -8,7 +8,8 @@ import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
 import { shq } from "../../infra/shell.js";
 import { artifactCheckCommand, artifactProblem, parseArtifactCheck, type ArtifactPlan } from "../../k8s/artifacts.js";
-import { parallelCommand, sequenceOp, type Op, type OpContext } from "../types.js";
+import { createLimiter } from "../../infra/limit.js";
+import { command, sequenceOp, type Op, type OpContext } from "../types.js";
 
 /** The binaries one node needs installed. */
 export interface ArtifactTarget {
@@ -37,11 +38,19 @@ export function mirrorFetchScript(url: string, path: string): string {
   ].join("\n");
 }
 
+/** Reads a local binary (the op passes one that reads each file once for all nodes). */
+export type ReadBinary = (path: string) => Promise<Buffer>;
+
 /** Installs one binary on one node and verifies it there. */
-export async function installArtifact(ctx: OpContext, node: string, plan: ArtifactPlan): Promise<void> {
+export async function installArtifact(
+  ctx: OpContext,
+  node: string,
+  plan: ArtifactPlan,
+  read: ReadBinary = (p) => readFile(p),
+): Promise<void> {
   const o = plan.origin;
   if (o.kind === "local") {
-    await ctx.shell.upload(node, plan.nodePath, await readFile(o.path), { mode: 0o755 });
+    await ctx.shell.upload(node, plan.nodePath, await read(o.path), { mode: 0o755 });
   } else if (o.kind === "mirror") {
     await ctx.shell.run(node, "sh -s", {
       stdin: mirrorFetchScript(o.url, plan.nodePath),
@@ -54,20 +63,73 @@ export async function installArtifact(ctx: OpContext, node: string, plan: Artifa
   if (problem) throw new Error(problem);
 }
 
-/** Installs the listed binaries, nodes in parallel, each node's binaries one after another. */
-export function installArtifactsOp(targets: readonly ArtifactTarget[]): Op {
-  const byNode = new Map(targets.map((t) => [t.node, t.plans]));
-  return sequenceOp(
-    "k8s-artifacts",
-    targets.map((t) => t.node),
-    [
-      parallelCommand(
-        "install-artifacts",
-        targets.map((t) => t.node),
-        async (ctx, node) => {
-          for (const p of byNode.get(node) ?? []) await installArtifact(ctx, node, p);
-        },
-      ),
-    ],
-  );
+/**
+ * Binaries in flight at once for the whole op. Each upload keeps this process (SSH encryption, one
+ * thread) and the node's sshd busy; on the 2-core machines yagura is measured on, more than four
+ * bought no throughput (bench/artifacts.ts), only memory and a longer tail.
+ */
+export const ARTIFACT_UPLOADS_AT_ONCE = 4;
+
+/** How the op runs. */
+export interface InstallArtifactsOptions {
+  /** Binaries in flight at once, over all nodes. @default ARTIFACT_UPLOADS_AT_ONCE */
+  readonly concurrency?: number;
+  /** Reads a local binary (tests count the reads). @default readFile of node:fs */
+  readonly readFile?: ReadBinary;
+}
+
+/**
+ * The (node, binary) installs in the order they run: grouped by binary, so each local file is read
+ * once, sent to every node that needs it, and released before the next group's files pile up.
+ */
+export function installOrder(targets: readonly ArtifactTarget[]): { node: string; plan: ArtifactPlan }[] {
+  const key = (p: ArtifactPlan) => (p.origin.kind === "local" ? p.origin.path : p.name);
+  const groups = new Map<string, { node: string; plan: ArtifactPlan }[]>();
+  for (const t of targets)
+    for (const plan of t.plans) {
+      const k = key(plan);
+      groups.set(k, [...(groups.get(k) ?? []), { node: t.node, plan }]);
+    }
+  return [...groups.values()].flat();
+}
+
+/**
+ * A reader that reads each path once, however many nodes need it, and forgets the content after
+ * its last expected use (`uses`: path → number of reads to come).
+ */
+export function sharedReader(uses: ReadonlyMap<string, number>, read: ReadBinary = (p) => readFile(p)): ReadBinary {
+  const left = new Map(uses);
+  const cache = new Map<string, Promise<Buffer>>();
+  return (path) => {
+    let content = cache.get(path);
+    if (!content) cache.set(path, (content = read(path)));
+    const n = (left.get(path) ?? 1) - 1;
+    left.set(path, n);
+    if (n <= 0) cache.delete(path);
+    return content;
+  };
+}
+
+/**
+ * Installs the listed binaries: every (node, binary) pair, a few at a time over all nodes (see
+ * ARTIFACT_UPLOADS_AT_ONCE), each local file read once. Every install runs and is verified even
+ * when another fails; the first failure fails the op.
+ */
+export function installArtifactsOp(targets: readonly ArtifactTarget[], o: InstallArtifactsOptions = {}): Op {
+  const nodes = targets.map((t) => t.node);
+  return sequenceOp("k8s-artifacts", nodes, [
+    command("install-artifacts", nodes.join(","), async (ctx) => {
+      const order = installOrder(targets);
+      const uses = new Map<string, number>();
+      for (const { plan } of order)
+        if (plan.origin.kind === "local") uses.set(plan.origin.path, (uses.get(plan.origin.path) ?? 0) + 1);
+      const read = sharedReader(uses, o.readFile);
+      const slot = createLimiter(o.concurrency ?? ARTIFACT_UPLOADS_AT_ONCE);
+      const results = await Promise.allSettled(
+        order.map(({ node, plan }) => slot(() => installArtifact(ctx, node, plan, read))),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
+    }),
+  ]);
 }
