@@ -9,6 +9,7 @@ import type { ClusterSpec } from "../cluster/spec.js";
 import { kubeNodeObjectsOp, nodeObjectsDrift, type NodeObjectsWant } from "../ops/kube/node-objects.js";
 import { kubeRemoveNodesOp } from "../ops/kube/remove-nodes.js";
 import { kubeWaitNodesOp } from "../ops/kube/wait.js";
+import { supervisorFor } from "../supervisor/index.js";
 import type { Decision, DecideOptions } from "./types.js";
 
 /** The boot taint's key, with the inventory's default when the section is absent. */
@@ -49,9 +50,15 @@ export function decideNodeObjects(spec: ClusterSpec, status: ClusterStatus, _o: 
     .filter((n) => !kube.nodes[n.name] && status.nodes[n.name]?.reachable)
     .map((n) => n.name);
   if (unregistered.length) {
+    // A running kubelet whose Node is gone (deleted) registers again only when restarted.
+    const restartable = Object.fromEntries(
+      spec.nodes
+        .filter((n) => unregistered.includes(n.name) && status.nodes[n.name]?.services["kubelet"]?.running)
+        .map((n) => [n.name, supervisorFor(n)]),
+    );
     return {
       phase: "k8s-node-register-wait",
-      ops: [kubeWaitNodesOp(unregistered)],
+      ops: [kubeWaitNodesOp(unregistered, restartable)],
       message: `nodes not registered with the API yet: ${unregistered.join(", ")}`,
     };
   }

@@ -11,6 +11,8 @@ import type { Taint } from "../../src/inventory/schema.js";
 import { KubeApiError } from "../../src/infra/kube-types.js";
 import { observeKube } from "../../src/observe/kube.js";
 import { OWN_LABELS, OWN_TAINTS, plannedTaints, TAINT_WRITE_ATTEMPTS } from "../../src/ops/kube/node-objects.js";
+import { REGISTER_RESTART_AFTER_MS } from "../../src/ops/kube/wait.js";
+import type { OpContext } from "../../src/ops/types.js";
 import { testSpec } from "../k8s/fixture.js";
 import { fakeKube, runOp, type FakeKube } from "../support/fake-kube.js";
 import { statusBuilder, testDesired } from "./builder.js";
@@ -259,6 +261,46 @@ describe("decideNodeObjects", () => {
     expect(d.phase).toBe("k8s-node-register-wait");
     expect(d.ops.map((x) => [x.name, x.targets])).toEqual([["kube-wait-nodes", ["lab-1"]]]);
     await expect(runOp(d.ops[0]!, k)).rejects.toThrow(/not registered yet: lab-1/);
+  });
+
+  it("a deleted Node whose kubelet runs: after a bounded wait its kubelet is restarted once, and it registers again", async () => {
+    const spec = specWith();
+    const k = registered(spec);
+    await converge(spec, k);
+    k.objects.delete("v1/Node//lab-1");
+    const base = await statusOf(spec, k);
+    const lab1 = base.nodes["lab-1"]!;
+    const status = {
+      ...base,
+      nodes: {
+        ...base.nodes,
+        "lab-1": { ...lab1, services: { ...lab1.services, kubelet: { present: true, running: true } } },
+      },
+    };
+    const d = decideNodeObjects(spec, status, o(spec))!;
+    expect(d.phase).toBe("k8s-node-register-wait");
+    // The stand-in node: restarting its kubelet registers its Node, as a real kubelet does at start.
+    const ran: string[] = [];
+    let t = 0;
+    const ctx = {
+      kube: k,
+      sleep: async (ms: number) => void (t += ms),
+      now: () => new Date(t),
+      shell: {
+        run: async (node: string, _cmd: string, opts?: { stdin?: string }) => {
+          ran.push(`${node}: ${opts?.stdin?.includes("restart") ? "restart" : "other"}`);
+          k.addNode(node);
+          return "";
+        },
+      },
+      etcdAdmin: () => {
+        throw new Error("not modelled");
+      },
+    } as unknown as OpContext;
+    for (let c = d.ops[0]!.nextCommand(); c; c = d.ops[0]!.nextCommand()) await c.run(ctx);
+    expect(ran).toEqual(["lab-1: restart"]);
+    expect(t).toBeGreaterThanOrEqual(REGISTER_RESTART_AFTER_MS);
+    expect(node(k, "lab-1")).toBeDefined();
   });
 
   it("cordons and deletes Nodes no longer in the inventory, in one op", async () => {

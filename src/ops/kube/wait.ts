@@ -5,6 +5,7 @@
  * pass observes and decides again.
  */
 import { pollUntil } from "../etcd/steps.js";
+import type { Supervisor } from "../../supervisor/types.js";
 import { command, sequenceOp, type Op } from "../types.js";
 import { DEFAULT_SERVICE_ACCOUNT, KUBE_TARGET, kubeOf } from "./steps.js";
 
@@ -28,16 +29,39 @@ export function kubeWaitApiOp(targets: readonly string[], timeoutMs = API_WAIT_M
   ]);
 }
 
-/** kube-wait-nodes: every named node has registered its Node object. */
-export function kubeWaitNodesOp(nodes: readonly string[], timeoutMs = REGISTER_WAIT_MS): Op {
+/** How long a running kubelet gets to register before it is restarted (it registers only when it starts). */
+export const REGISTER_RESTART_AFTER_MS = 60_000;
+
+/**
+ * kube-wait-nodes: every named node has registered its Node object. A kubelet registers only when
+ * it starts, so one that runs while its Node is gone (deleted through the API) would never come
+ * back: the nodes in `restartable` (their kubelet runs) that are still missing after
+ * REGISTER_RESTART_AFTER_MS get their kubelet restarted once, and are waited for again.
+ */
+export function kubeWaitNodesOp(
+  nodes: readonly string[],
+  restartable: Readonly<Record<string, Supervisor>> = {},
+  timeoutMs = REGISTER_WAIT_MS,
+): Op {
   return sequenceOp("kube-wait-nodes", nodes, [
     command("wait-nodes-registered", KUBE_TARGET, async (ctx) => {
       const kube = kubeOf(ctx, "wait-nodes-registered");
-      await pollUntil(ctx, `Nodes ${nodes.join(", ")} registered`, timeoutMs, async () => {
+      let missing = [...nodes];
+      const registered = async () => {
         const have = new Set((await kube.listNodes()).map((n) => n.name));
-        const missing = nodes.filter((n) => !have.has(n));
+        missing = nodes.filter((n) => !have.has(n));
         return missing.length === 0 ? true : `not registered yet: ${missing.join(", ")} (check their kubelet logs)`;
-      });
+      };
+      const first = Object.keys(restartable).length ? Math.min(REGISTER_RESTART_AFTER_MS, timeoutMs) : timeoutMs;
+      try {
+        await pollUntil(ctx, `Nodes ${nodes.join(", ")} registered`, first, registered);
+        return;
+      } catch (err) {
+        const stale = missing.filter((n) => restartable[n]);
+        if (!stale.length) throw err;
+        for (const n of stale) await ctx.shell.run(n, "sh -s", { stdin: restartable[n]!.restartScript("kubelet") });
+      }
+      await pollUntil(ctx, `Nodes ${nodes.join(", ")} registered after a kubelet restart`, timeoutMs, registered);
     }),
   ]);
 }
