@@ -48,8 +48,20 @@ export function decideBootTaint(spec: ClusterSpec, status: ClusterStatus, o: Dec
           gates,
         ),
       ],
-      message: `${taint} stays until the node is ready: ${waiting.map((w) => `${w.node} (${w.why})`).join(", ")}`,
+      message: `${taint} stays until the node is ready: ${waiting.map((w) => `${w.node} (${[w.why, ...nodeHints(status, w.node)].join("; ")})`).join(", ")}`,
     };
   }
   return undefined;
+}
+
+/** What the node itself shows that keeps it from Ready: its runtime or kubelet down or failing. */
+export function nodeHints(status: ClusterStatus, node: string): string[] {
+  const s = status.nodes[node];
+  if (!s) return [];
+  if (!s.reachable) return [`unreachable over SSH: ${s.error ?? "no answer"}`];
+  const out: string[] = [];
+  if (s.services["containerd"] && !s.services["containerd"].running) out.push("containerd is not running");
+  if (s.services["kubelet"] && !s.services["kubelet"].running) out.push("the kubelet is not running");
+  else if (s.health?.["kubelet"] === false) out.push("the kubelet fails its health check (see /var/log/kubelet)");
+  return out;
 }

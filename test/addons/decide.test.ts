@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { KubeStatus } from "../../src/cluster/status.js";
+import type { ClusterStatus, KubeStatus, NodeStatus } from "../../src/cluster/status.js";
 import type { AddonsDesired } from "../../src/addons/desired.js";
 import { keyOf, refOf, revisionOf } from "../../src/addons/objects.js";
 import { decideAddons } from "../../src/decide/addons.js";
-import { decideBootTaint } from "../../src/decide/boot-taint.js";
+import { decideBootTaint, nodeHints } from "../../src/decide/boot-taint.js";
 import type { Decision } from "../../src/decide/types.js";
 import type { KubeNode } from "../../src/infra/kube-types.js";
 import type { Inventory } from "../../src/inventory/schema.js";
@@ -305,5 +305,37 @@ describe("decideBootTaint", () => {
     // Never early: a node that is not ready is never a target of the removal.
     if (c.phase !== "boot-taint-remove") expect(d?.ops.map((o) => o.name) ?? []).not.toContain("boot-taint-remove");
     terminates(d);
+  });
+});
+
+describe("boot-taint-wait names what the node itself shows", () => {
+  const st = (s: Partial<NodeStatus>): ClusterStatus =>
+    ({
+      nodes: {
+        w1: {
+          name: "w1",
+          reachable: true,
+          prerequisites: { ok: true, missing: [] },
+          services: {},
+          files: {},
+          etcdData: { present: false, hasMember: false },
+          ...s,
+        },
+      },
+      etcd: { members: [] },
+    }) as ClusterStatus;
+  it.each([
+    [{ services: { containerd: { present: true, running: false } } }, ["containerd is not running"]],
+    [
+      { services: { kubelet: { present: true, running: true } }, health: { kubelet: false } },
+      [/the kubelet fails its health check/],
+    ],
+    [{ services: { kubelet: { present: true, running: false } } }, ["the kubelet is not running"]],
+    [{ reachable: false, error: "timeout" }, ["unreachable over SSH: timeout"]],
+    [{ services: { kubelet: { present: true, running: true } }, health: { kubelet: true } }, []],
+  ] as [Partial<NodeStatus>, (string | RegExp)[]][])("%j → %j", (s, want) => {
+    const got = nodeHints(st(s), "w1");
+    expect(got).toHaveLength(want.length);
+    want.forEach((w, i) => expect(got[i]).toMatch(w));
   });
 });
