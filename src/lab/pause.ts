@@ -32,14 +32,14 @@ function descriptor(mediaType: string, blob: Buffer) {
   return { mediaType, digest: `sha256:${sha(blob)}`, size: blob.length };
 }
 
-/** Packs one static binary as an OCI image layout tarball named `ref`. */
-export function ociImage(binary: Buffer, ref: string): Buffer {
-  const layer = tar([{ name: "pause", data: binary, mode: 0o755 }]);
+/** Packs one static binary as an OCI image layout tarball named `ref`, run as `/<file>` (default /pause). */
+export function ociImage(binary: Buffer, ref: string, file = "pause"): Buffer {
+  const layer = tar([{ name: file, data: binary, mode: 0o755 }]);
   const config = Buffer.from(
     JSON.stringify({
       architecture: "amd64",
       os: "linux",
-      config: { Entrypoint: ["/pause"], User: "65535:65535" },
+      config: { Entrypoint: [`/${file}`], User: "65535:65535" },
       rootfs: { type: "layers", diff_ids: [`sha256:${sha(layer)}`] },
     }),
   );

@@ -150,9 +150,9 @@ export function etcdctl(stateRoot: string, env: string, endpoints: readonly stri
 }
 
 /** Runs a command on a lab node. */
-export function onNode(stateRoot: string, env: string, address: string, command: string) {
+export function onNode(stateRoot: string, env: string, address: string, command: string, input?: string) {
   const p = envPaths(env, stateRoot);
-  return sshExec(p.sshKey, p.knownHosts, address, command);
+  return sshExec(p.sshKey, p.knownHosts, address, command, input === undefined ? {} : { input, timeoutMs: 120_000 });
 }
 
 /** Op names of the lines "  … <op> on …" printed by reconcile. */

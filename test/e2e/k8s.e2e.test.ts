@@ -20,7 +20,20 @@ import { createKubeApi } from "../../src/infra/kube.js";
 import type { KubeApi, KubeNode } from "../../src/infra/kube-types.js";
 import { loadInventory } from "../../src/inventory/load.js";
 import { labDown, labUp } from "../../src/lab/index.js";
-import { cli, opsOf } from "./helpers.js";
+import { cli, onNode, opsOf, until } from "./helpers.js";
+import { K8S_CERT } from "../../src/k8s/certs.js";
+import { certPaths } from "../../src/k8s/layout.js";
+import {
+  buildEchoImage,
+  clusterIpService,
+  namespace,
+  NS,
+  parseProbe,
+  probePod,
+  PROBE_DIR,
+  serverDeployment,
+  serverPod,
+} from "./serve-lab.js";
 import {
   binaryChecksums,
   binaryVersion,
@@ -161,4 +174,119 @@ describe.skipIf(skip !== undefined)("Kubernetes control plane and kubelets in th
     expect(r.out).toMatch(/completed after 1 pass\(es\), 0 op\(s\)/);
     expect(await history()).toBe(before);
   }, 300_000);
+
+  it("serves: pods of a locally built image on both workers talk across nodes, a ClusterIP Service reaches a pod on another node, and a Deployment lands only where the taints allow", async () => {
+    const image = buildEchoImage().toString("base64");
+    const byName = new Map(NODES.map((n) => [n.name, n.address]));
+    for (const n of NODES) {
+      // Nothing can be pulled: put the image where yagura's containerd start script imports from, and import it now.
+      const r = await onNode(
+        state,
+        ENV,
+        n.address,
+        `mkdir -p /opt/yagura/images && base64 -d > /opt/yagura/images/echo.tar && ctr -n k8s.io images import /opt/yagura/images/echo.tar >/dev/null`,
+        image,
+      );
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const a = api!;
+    await a.apply(namespace);
+    await a.apply(serverPod("echo-w2", "w2", { role: "svc" }, ["dedicated"]));
+    await a.apply(clusterIpService("echo", { role: "svc" }));
+    await a.apply(serverDeployment(3));
+    const pods = async () => a.listPods({ namespace: NS });
+    expect(
+      await until(180_000, async () => (await pods()).filter((p) => p.ready).length === 4),
+      `pods not Ready: ${JSON.stringify(await pods())}`,
+    ).toBe(true);
+    // Control-plane nodes are tainted and w2 is dedicated: the Deployment may only use w1.
+    const deployed = (await pods()).filter((p) => p.labels["app"] === "echo-deploy");
+    expect(deployed.map((p) => p.nodeName)).toEqual(["w1", "w1", "w1"]);
+
+    const ipOf = async (name: string) =>
+      ((await a.get({ apiVersion: "v1", kind: "Pod", namespace: NS, name }))!["status"] as { podIP: string }).podIP;
+    const svc = (await a.get({ apiVersion: "v1", kind: "Service", namespace: NS, name: "echo" }))!;
+    const clusterIP = (svc["spec"] as { clusterIP: string }).clusterIP;
+    const w2Pod = await ipOf("echo-w2");
+    const w1Pod = await ipOf(deployed[0]!.name);
+    await a.apply(
+      probePod("probe-w1", "w1", [
+        [w2Pod, 8080],
+        [clusterIP, 80],
+      ]),
+    );
+    await a.apply(probePod("probe-w2", "w2", [[w1Pod, 8080]], ["dedicated"]));
+
+    const result = async (node: string) =>
+      parseProbe((await onNode(state, ENV, byName.get(node)!, `cat ${PROBE_DIR}/result 2>/dev/null; true`)).stdout);
+    const pong = (r: Record<string, string>, key: string, pod: string) => r[key] === `pong ${pod}`;
+    let seen: Record<string, Record<string, string>> = {};
+    const ok = await until(180_000, async () => {
+      seen = { w1: await result("w1"), w2: await result("w2") };
+      return (
+        pong(seen["w1"]!, `${w2Pod}:8080`, "echo-w2") &&
+        pong(seen["w1"]!, `${clusterIP}:80`, "echo-w2") &&
+        pong(seen["w2"]!, `${w1Pod}:8080`, deployed[0]!.name)
+      );
+    });
+    expect(ok, `probe results: ${JSON.stringify(seen)}`).toBe(true);
+    await a.delete({ apiVersion: "v1", kind: "Namespace", name: NS });
+  }, 600_000);
+
+  it("faults on the running cluster, repaired by one reconcile while the untouched apiserver serves throughout", async () => {
+    const a = api!;
+    const at = (name: string) => NODES.find((n) => n.name === name)!.address;
+    const sh = async (name: string, cmd: string) => {
+      const r = await onNode(state, ENV, at(name), cmd);
+      expect(r.code, `${name}: ${cmd}: ${r.stderr}`).toBe(0);
+      return r.stdout.trim();
+    };
+    const pidOf = (svc: string) => `cat /etc/service/${svc}/supervise/pid`;
+    const clientCert = certPaths(K8S_CERT.kubeletClient("w1")).cert;
+    const apiserverRun = "/etc/yagura/sv/kube-apiserver/run";
+    const before = {
+      kubeletW2: await sh("w2", pidOf("kubelet")),
+      apiserverCp3: await sh("cp3", pidOf("kube-apiserver")),
+    };
+
+    await sh("cp2", `kill -9 $(${pidOf("kube-apiserver")})`);
+    await sh("w2", `kill -9 $(${pidOf("kubelet")})`);
+    await sh("w1", "sv down /etc/service/containerd");
+    await sh("w1", `rm -f ${clientCert}`);
+    await sh("cp3", `echo '# edited by hand' >> ${apiserverRun}`);
+    await a.delete({ apiVersion: "v1", kind: "Node", name: "w2" });
+
+    // cp1's apiserver is not touched: it must answer all along (the admin endpoint is cp1).
+    let probes = 0;
+    const failures: string[] = [];
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        probes++;
+        const r = await a.readyz().catch((e: Error) => ({ ok: false, body: e.message }));
+        if (!r.ok) failures.push(r.body.slice(0, 200));
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    })();
+    const r = await cli(state, ["reconcile", file, "--max-passes", "60"]).finally(async () => {
+      probing = false;
+      await prober;
+    });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/completed after \d+ pass\(es\)/);
+    const ops = opsOf(r.out);
+    expect(ops).toEqual(expect.arrayContaining(["runtime-containerd", "k8s-node-files", "k8s-kube-apiserver"]));
+    expect(failures, `${failures.length}/${probes} readyz probes of cp1 failed`).toEqual([]);
+
+    expect(await sh("w1", "sv status /etc/service/containerd")).toMatch(/^run: /);
+    expect(await sh("w1", `test -s ${clientCert} && echo present`)).toBe("present");
+    expect(await sh("cp3", `grep -c 'edited by hand' ${apiserverRun} || true`)).toBe("0");
+    expect(await sh("cp3", pidOf("kube-apiserver"))).not.toBe(before.apiserverCp3);
+    expect(await sh("w2", pidOf("kubelet"))).not.toBe(before.kubeletW2);
+    const nodes = new Map((await a.listNodes()).map((n) => [n.name, n]));
+    for (const n of NODES) expect(nodes.get(n.name)?.conditions["Ready"], n.name).toBe("True");
+    // The re-registered w2 got its inventory taint back and lost the boot taint again.
+    expect(nodes.get("w2")!.taints.map((t) => t.key)).toEqual(expect.arrayContaining(["dedicated"]));
+    expect(nodes.get("w2")!.taints.map((t) => t.key)).not.toContain(BOOT);
+  }, 900_000);
 });
