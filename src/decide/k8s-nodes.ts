@@ -5,20 +5,23 @@
  * then kubelet and kube-proxy are (re)started in batches of at most
  * reconciler.maxConcurrentUpdates nodes, the ones not running first.
  */
-import type { ClusterStatus, NodeStatus } from "../cluster/status.js";
+import type { ClusterStatus } from "../cluster/status.js";
 import type { ClusterSpec } from "../cluster/spec.js";
-import { componentOf, NODE_COMPONENTS, type K8sNodeDesired } from "../k8s/desired.js";
-import { componentState, driftedComponents, filesToWrite, isBroken } from "../k8s/state.js";
+import { componentOf, NODE_COMPONENTS } from "../k8s/desired.js";
+import {
+  componentState,
+  driftedComponents,
+  filesToWrite,
+  isBroken,
+  reachableNodes,
+  type ReachableNode,
+} from "../k8s/state.js";
 import { bootGateOp } from "../ops/k8s/boot-taint.js";
 import { k8sFilesOp } from "../ops/k8s/files.js";
 import { startComponentsOp, type StartTarget } from "../ops/k8s/start.js";
 import type { Decision, DecideOptions } from "./types.js";
 
-interface Node {
-  readonly name: string;
-  readonly s: NodeStatus;
-  readonly d: K8sNodeDesired;
-}
+type Node = ReachableNode;
 
 const NC = NODE_COMPONENTS as readonly string[];
 
@@ -54,12 +57,7 @@ function target(n: Node, names: readonly string[]): StartTarget {
 export function decideNodeComponents(spec: ClusterSpec, status: ClusterStatus, o: DecideOptions): Decision | undefined {
   const k = o.desired.k8s;
   if (!k) return undefined;
-  const nodes: Node[] = [];
-  for (const n of spec.nodes) {
-    const s = status.nodes[n.name];
-    const d = k.nodes[n.name];
-    if (s?.reachable && d) nodes.push({ name: n.name, s, d });
-  }
+  const nodes = reachableNodes(spec, status, k);
   const files = nodes
     .map((n) => ({ node: n.name, files: filesToWrite(n.s, n.d, NC), forget: driftedComponents(n.s, n.d, NC) }))
     .filter((t) => t.files.length);

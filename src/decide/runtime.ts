@@ -7,19 +7,14 @@
  * outdated configuration, in batches of reconciler.maxConcurrentUpdates (running containers
  * survive a containerd restart; their shims keep them).
  */
-import type { ClusterStatus, NodeStatus } from "../cluster/status.js";
+import type { ClusterStatus } from "../cluster/status.js";
 import type { ClusterSpec } from "../cluster/spec.js";
-import type { K8sNodeDesired } from "../k8s/desired.js";
-import { componentState, isBroken } from "../k8s/state.js";
+import { componentState, isBroken, reachableNodes, type ReachableNode } from "../k8s/state.js";
 import { k8sFilesOp, type FilesTarget } from "../ops/k8s/files.js";
 import { startComponentsOp } from "../ops/k8s/start.js";
 import type { Decision, DecideOptions } from "./types.js";
 
-interface Node {
-  readonly name: string;
-  readonly s: NodeStatus;
-  readonly d: K8sNodeDesired;
-}
+type Node = ReachableNode;
 
 /** The runtime's files that differ on the node, and whether a running runtime read an edited one. */
 function runtimeFiles(n: Node): FilesTarget | undefined {
@@ -34,12 +29,7 @@ function runtimeFiles(n: Node): FilesTarget | undefined {
 export function decideRuntime(spec: ClusterSpec, status: ClusterStatus, o: DecideOptions): Decision | undefined {
   const k = o.desired.k8s;
   if (!k) return undefined;
-  const nodes: Node[] = [];
-  for (const n of spec.nodes) {
-    const s = status.nodes[n.name];
-    const d = k.nodes[n.name];
-    if (s?.reachable && d) nodes.push({ name: n.name, s, d });
-  }
+  const nodes = reachableNodes(spec, status, k);
   const lacking = nodes.filter((n) => n.s.prerequisites.kubernetesMissing?.length);
   if (lacking.length) {
     return {

@@ -2,9 +2,10 @@
  * Pure questions the Kubernetes rungs ask about one node: what state a component is in, which
  * files differ, which components drifted. Small named predicates, so the rungs read like a runbook.
  */
-import type { NodeStatus } from "../cluster/status.js";
+import type { ClusterStatus, NodeStatus } from "../cluster/status.js";
+import type { ClusterSpec } from "../cluster/spec.js";
 import type { ManagedFile } from "../supervisor/types.js";
-import type { K8sNodeDesired } from "./desired.js";
+import type { K8sDesired, K8sNodeDesired } from "./desired.js";
 import type { RenderedComponent, RenderedFile } from "./render/index.js";
 
 /** A component's state on a node, worst first. */
@@ -54,4 +55,22 @@ export function driftedComponents(s: NodeStatus, d: K8sNodeDesired, components: 
     .filter((c) => s.services[c.name]?.fingerprint !== undefined)
     .filter((c) => certEdited || c.files.some((f) => edited(s, f)))
     .map((c) => c.name);
+}
+
+/** A node the Kubernetes rungs can act on: what it reported and what it should run. */
+export interface ReachableNode {
+  readonly name: string;
+  readonly s: NodeStatus;
+  readonly d: K8sNodeDesired;
+}
+
+/** The inventory's nodes that answered this pass and have a desired Kubernetes state, in inventory order. */
+export function reachableNodes(spec: ClusterSpec, status: ClusterStatus, k: K8sDesired): ReachableNode[] {
+  const out: ReachableNode[] = [];
+  for (const n of spec.nodes) {
+    const s = status.nodes[n.name];
+    const d = k.nodes[n.name];
+    if (s?.reachable && d) out.push({ name: n.name, s, d });
+  }
+  return out;
 }
