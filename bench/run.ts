@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: runs the benchmarks one after another, each in its own process, and prints
- * their figures. The lab benchmarks (observe, lab, watch) need root and network namespaces; they
- * run with `npm run bench -- --lab`. A benchmark that fails is named and the rest still run.
+ * their figures. The lab benchmarks (observe, lab, watch, artifacts) need root and network
+ * namespaces; they run with `npm run bench -- --lab`. A benchmark that fails is named and the rest
+ * still run.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 const BASE = ["decide", "synth", "hostkeys", "kube", "state"];
-const LAB = ["observe", "lab", "watch"];
+const LAB = ["observe", "lab", "watch", "artifacts"];
 
 const names = [...BASE, ...(process.argv.includes("--lab") ? LAB : [])];
 const failed: string[] = [];
