@@ -216,12 +216,14 @@ async function bringUp(
   // still booting is waited for (hundreds mount at once); one that died stops the others' waits.
   const bootLimitMs = 120_000 + 2_000 * toCreate.length;
   const giveUp = new AbortController();
+  let firstFailure: { reason: unknown } | undefined; // the cause, not a wait it abandoned
   const booted = await Promise.allSettled(
     toCreate.map(async (n) => {
       const rec = state.nodes[n.name]!;
       try {
         await awaitPid1(rec, nctx.save, bootLimitMs, giveUp.signal);
       } catch (err) {
+        if (!giveUp.signal.aborted) firstFailure = { reason: err };
         giveUp.abort();
         throw err;
       }
@@ -230,7 +232,7 @@ async function bringUp(
       );
     }),
   );
-  const failed = booted.find((b) => b.status === "rejected");
+  const failed = firstFailure ?? booted.find((b) => b.status === "rejected");
   if (failed) throw failed.reason;
   writeSshFiles(
     ctx,
