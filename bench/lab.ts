@@ -1,8 +1,9 @@
 /**
  * Lab benchmark: time and memory to bring up and tear down N nodes, time until `lab up` has seen
  * every sshd answer (its own readiness wait), and what that wait costs the machine: the peak load
- * average and the peak number of sshd processes in the lab while `lab up` runs. Then every node
- * completes a real login. Prints figures; asserts nothing (the machine is shared). Needs root.
+ * average, runnable tasks and sshd processes in the lab while the nodes boot and while `lab up`
+ * waits for their sshd. Then every node completes a real login. Prints figures; asserts nothing
+ * (the machine is shared). Needs root.
  * Run: npx tsx bench/lab.ts [sizes…]   (default 3 10 30; e.g. 30 100 250)
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -57,33 +58,46 @@ function inventory(n: number, net: number): string {
   ].join("\n");
 }
 
+/** Peaks seen in one phase of `lab up`. */
+interface Peaks {
+  load1: number;
+  runnable: number;
+  sshd: number;
+}
+
 /**
- * Samples the machine while `lab up` runs: the 1-minute load average, the runnable tasks (the
- * load's instant value) and the sshd processes in the lab's cgroup (listeners plus the children
- * each connection forks).
+ * Samples the machine while `lab up` runs, per phase (boot: until every PID 1 runs; wait: the sshd
+ * readiness wait): the 1-minute load average (which lags), the runnable tasks (the load's instant
+ * value) and the sshd processes in the lab's cgroup (listeners plus the children each connection
+ * forks).
  */
 function sampler(group: string) {
-  const peak = { load1: 0, runnable: 0, sshd: 0 };
+  const peaks = { boot: { load1: 0, runnable: 0, sshd: 0 }, wait: { load1: 0, runnable: 0, sshd: 0 } };
+  let phase: Peaks = peaks.boot;
   const dir = ownCgroupDirs().find((d) => d.includes("/pids/")) ?? ownCgroupDirs()[0]!;
   const timer = setInterval(() => {
     const [l1, , , run] = readFileSync("/proc/loadavg", "utf8").split(" ");
-    peak.load1 = Math.max(peak.load1, Number(l1));
-    peak.runnable = Math.max(peak.runnable, Number(run!.split("/")[0]));
+    phase.load1 = Math.max(phase.load1, Number(l1));
+    phase.runnable = Math.max(phase.runnable, Number(run!.split("/")[0]));
     let sshd = 0;
     try {
       for (const p of cgroupPids(join(dir, group))) if (comm(p) === "sshd") sshd++;
     } catch {
       // a node's cgroup dir went away between the listing and the read; the next sample counts
     }
-    peak.sshd = Math.max(peak.sshd, sshd);
+    phase.sshd = Math.max(phase.sshd, sshd);
   }, 200);
-  return { peak, stop: () => clearInterval(timer) };
+  return {
+    peaks,
+    waiting: () => (phase = peaks.wait),
+    stop: () => clearInterval(timer),
+  };
 }
 
-const peaks = (p: { load1: number; runnable: number; sshd: number }) => [
-  p.load1.toFixed(1),
-  String(p.runnable),
-  String(p.sshd),
+const peakCells = (p: { boot: Peaks; wait: Peaks }) => [
+  `${p.boot.load1.toFixed(0)} / ${p.wait.load1.toFixed(0)}`,
+  `${p.boot.runnable} / ${p.wait.runnable}`,
+  `${p.boot.sshd} / ${p.wait.sshd}`,
 ];
 
 async function one(n: number, net: number, root: string): Promise<string[]> {
@@ -98,6 +112,7 @@ async function one(n: number, net: number, root: string): Promise<string[]> {
   const s = sampler(ctx.names.cgroupGroup);
   const t0 = performance.now();
   let tBooted = 0;
+  let booted = 0;
   // Timed as a user sees it: includes the operator key, the gcc build of the pause image and the
   // wait until every sshd has sent its banner.
   let up;
@@ -106,7 +121,10 @@ async function one(n: number, net: number, root: string): Promise<string[]> {
       stateRoot: root,
       concurrency: 4,
       onProgress: (l) => {
-        if (/ (started|restarted) \(pid/.test(l)) tBooted = performance.now() - t0;
+        if (/ (started|restarted) \(pid/.test(l) && ++booted === n) {
+          tBooted = performance.now() - t0;
+          s.waiting();
+        }
       },
     });
   } catch (err) {
@@ -117,7 +135,7 @@ async function one(n: number, net: number, root: string): Promise<string[]> {
       String(n),
       secs(tBooted),
       `FAILED after ${t}: ${msg.slice(0, 160)}`,
-      ...peaks(s.peak),
+      ...peakCells(s.peaks),
       "-",
       "-",
       "-",
@@ -163,7 +181,7 @@ async function one(n: number, net: number, root: string): Promise<string[]> {
     String(n),
     secs(tBooted),
     secs(tUp),
-    ...peaks(s.peak),
+    ...peakCells(s.peaks),
     secs(tLogin),
     secs(tDown),
     mb(mem0 - mem1),
@@ -187,9 +205,9 @@ async function main(): Promise<void> {
     "nodes",
     "every PID 1 up",
     "lab up (every sshd answers)",
-    "peak load1",
-    "peak runnable",
-    "peak sshd procs",
+    "peak load1 boot / sshd wait",
+    "peak runnable boot / wait",
+    "peak sshd procs boot / wait",
     "all log in (8 at once)",
     "down",
     "MemAvailable drop",
