@@ -8,6 +8,7 @@ import { z } from "zod";
 import { addonBundleSchema, addonsSchema, ADDON_BUNDLES } from "./schema-addons.js";
 import { duration, reconcilerSchema } from "./schema-reconciler.js";
 import { runtimeSchema } from "./schema-runtime.js";
+import { networkingSchema } from "./schema-networking.js";
 
 export { addonBundleSchema, ADDON_BUNDLES } from "./schema-addons.js";
 
@@ -86,16 +87,6 @@ export const staticNodeSchema = z
     rack: z.string().optional(),
     /** Changing it makes `yagura apply` rebuild the node (lab nodes: reimaged; its address is kept). */
     rebuildToken: z.string().default(""),
-  })
-  .strict();
-
-const ipPoolSchema = z
-  .object({
-    name: z.string(),
-    cidr: z.string(),
-    blockSize: z.number().int().optional(),
-    encapsulation: z.enum(["None", "IPIP", "VXLAN"]).optional(),
-    natOutgoing: z.boolean().default(true),
   })
   .strict();
 
@@ -205,37 +196,7 @@ export const inventorySchema = z
       .optional(),
     nodePools: z.array(nodePoolSchema).default([]),
     staticNodes: z.array(staticNodeSchema).default([]),
-    networking: z
-      .object({
-        /**
-         * The pod network: `calico` (BGP, route reflectors; needs its images) or `bridge`, a routed
-         * bridge of the standard CNI plugins (bridge, host-local, loopback, portmap) plus a route on
-         * every node to every other node's pod range, which needs no image; for flat layer-2 networks
-         * such as the lab.
-         */
-        cni: z.enum(["calico", "bridge"]).default("calico"),
-        calico: z
-          .object({
-            asNumber: z.number().int().min(1).max(4294967295).default(64512),
-            encapsulation: z.enum(["None", "IPIP", "VXLAN"]).default("None"),
-            blockSize: z.number().int().min(20).max(32).default(26),
-            routeReflectors: z
-              .object({
-                enabled: z.boolean().default(true),
-                /** Nodes chosen as reflectors; picked from the control plane when empty. */
-                nodes: z.array(z.string()).default([]),
-                count: z.number().int().min(0).default(2),
-                clusterId: z.string().default("244.0.0.1"),
-              })
-              .strict()
-              .default({}),
-            ipPools: z.array(ipPoolSchema).default([]),
-          })
-          .strict()
-          .default({}),
-      })
-      .strict()
-      .default({}),
+    networking: networkingSchema,
     storage: z
       .object({
         cinder: z
