@@ -25,14 +25,15 @@ describe.skipIf(!can)("runit restart of a slow-to-stop component (real runsvdir)
       "chmod 755 /etc/yagura/sv/slow/run",
       "runsvdir -P /etc/service >/dev/null 2>&1 &",
       "rsd=$!",
+      // runsvdir and what it supervises go with this script however it ends, not only on success.
+      `trap 'st=$?; kill -HUP $rsd 2>/dev/null || true; sleep 1; kill -9 $rsd 2>/dev/null || true; exit $st' EXIT`,
       sup.startScript("slow"),
       "first=$(cat /etc/service/slow/supervise/pid)",
       "start=$(date +%s)",
-      `( ${sup.restartScript("slow")} ) 2>&1 || { echo "restart failed"; kill $rsd; exit 1; }`,
+      `( ${sup.restartScript("slow")} ) 2>&1 || { echo "restart failed"; exit 1; }`,
       "second=$(cat /etc/service/slow/supervise/pid)",
       'echo "first=$first second=$second took=$(( $(date +%s) - start ))"',
       "sv status /etc/service/slow",
-      "kill -HUP $rsd; sleep 1",
     ].join("\n");
     const r = spawnSync("unshare", ["--mount", "--propagation", "private", "--fork", "sh", "-c", script], {
       encoding: "utf8",
