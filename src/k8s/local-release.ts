@@ -7,8 +7,8 @@
  * in the inventory still win, so a mismatch is still reported.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { sha256FileSync } from "../infra/file-digest.js";
 import { join } from "node:path";
 import { COMPONENT_BINARIES, type Inventory } from "../inventory/schema.js";
 import type { ArtifactEnv } from "./artifacts.js";
@@ -36,17 +36,6 @@ export function localReleaseProblem(inv: Inventory, env: ArtifactEnv): string {
     : `cluster.kubernetesVersion is local, but ${join(dir, "kube-apiserver")} does not report a version: put the Kubernetes server binaries there, or write the release in cluster.kubernetesVersion`;
 }
 
-const digests = new Map<string, { key: string; sha: string }>();
-function sha256File(path: string): string {
-  const st = statSync(path);
-  const key = `${st.size}:${st.mtimeMs}:${st.ino}`;
-  const hit = digests.get(path);
-  if (hit?.key === key) return hit.sha;
-  const sha = createHash("sha256").update(readFileSync(path)).digest("hex");
-  digests.set(path, { key, sha });
-  return sha;
-}
-
 /** Runs `<binary> --version`; undefined when it cannot. */
 function reportedVersion(binary: string): string | undefined {
   try {
@@ -71,7 +60,7 @@ export function resolveLocalRelease(inv: Inventory, env: ArtifactEnv, probe = re
   for (const name of COMPONENT_BINARIES) {
     const path = join(dir, name);
     if (binaries[name] || !existsSync(path)) continue;
-    binaries[name] = { version, sha256: sha256File(path) };
+    binaries[name] = { version, sha256: sha256FileSync(path) };
   }
   return {
     ...inv,

@@ -6,9 +6,7 @@
  * without a Kubernetes section keeps working as before.
  */
 import { issuedHostKeys } from "../pki/host-keys.js";
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { sha256File } from "../infra/file-digest.js";
 import { prepareAddons } from "../addons/prepare.js";
 import type { ClusterSpec } from "../cluster/spec.js";
 import { controlPlane } from "../cluster/spec.js";
@@ -127,20 +125,10 @@ async function prepareK8s(
   };
 }
 
-// Binaries are large and a watch hashes them every pass: reuse a digest while size and mtime hold.
-const digests = new Map<string, { key: string; sha: string }>();
-
+// Binaries are large and a watch hashes them every pass: the digest is reused while the file holds.
 async function fileSha256(path: string): Promise<string | undefined> {
   try {
-    const st = await stat(path);
-    const key = `${st.size}:${st.mtimeMs}:${st.ino}`;
-    const hit = digests.get(path);
-    if (hit?.key === key) return hit.sha;
-    const h = createHash("sha256");
-    for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-    const sha = h.digest("hex");
-    digests.set(path, { key, sha });
-    return sha;
+    return await sha256File(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
