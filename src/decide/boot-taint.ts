@@ -8,6 +8,7 @@ import { bootTaintNodes } from "../addons/readiness.js";
 import type { ClusterStatus } from "../cluster/status.js";
 import type { ClusterSpec } from "../cluster/spec.js";
 import { bootTaintRemoveOp, bootTaintWaitOp } from "../ops/addons/boot-taint.js";
+import { supervisorFor } from "../supervisor/index.js";
 import type { Decision, DecideOptions } from "./types.js";
 
 /** The boot-taint rung: lift it from ready nodes, else wait for the first to become ready. */
@@ -46,6 +47,9 @@ export function decideBootTaint(spec: ClusterSpec, status: ClusterStatus, o: Dec
           waiting.map((w) => w.node),
           taint,
           gates,
+          Object.fromEntries(
+            spec.nodes.filter((n) => waiting.some((w) => w.node === n.name)).map((n) => [n.name, supervisorFor(n)]),
+          ),
         ),
       ],
       message: `${taint} stays until the node is ready: ${waiting.map((w) => `${w.node} (${[w.why, ...nodeHints(status, w.node)].join("; ")})`).join(", ")}`,

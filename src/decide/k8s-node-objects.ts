@@ -50,15 +50,14 @@ export function decideNodeObjects(spec: ClusterSpec, status: ClusterStatus, _o: 
     .filter((n) => !kube.nodes[n.name] && status.nodes[n.name]?.reachable)
     .map((n) => n.name);
   if (unregistered.length) {
+    const waited = spec.nodes.filter((n) => unregistered.includes(n.name));
     // A running kubelet whose Node is gone (deleted) registers again only when restarted.
-    const restartable = Object.fromEntries(
-      spec.nodes
-        .filter((n) => unregistered.includes(n.name) && status.nodes[n.name]?.services["kubelet"]?.running)
-        .map((n) => [n.name, supervisorFor(n)]),
-    );
+    const restartable = waited.filter((n) => status.nodes[n.name]?.services["kubelet"]?.running).map((n) => n.name);
     return {
       phase: "k8s-node-register-wait",
-      ops: [kubeWaitNodesOp(unregistered, restartable)],
+      ops: [
+        kubeWaitNodesOp(unregistered, Object.fromEntries(waited.map((n) => [n.name, supervisorFor(n)])), restartable),
+      ],
       message: `nodes not registered with the API yet: ${unregistered.join(", ")}`,
     };
   }

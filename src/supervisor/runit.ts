@@ -94,5 +94,8 @@ export function runitSupervisor(): Supervisor {
         `printf '{"present":%s,"running":%s,"pid":%s}' "$p" "$r" "$pid"`,
       ].join("\n");
     },
+    logTailScript(name, lines) {
+      return `tail -n ${Math.trunc(lines)} ${shq(posix.join(NODE_PATHS.logDir, name, "current"))} 2>/dev/null || true`;
+    },
   };
 }

@@ -56,5 +56,8 @@ export function systemdSupervisor(): Supervisor {
         `printf '{"present":%s,"running":%s,"pid":%s}' "$p" "$r" "$pid"`,
       ].join("\n");
     },
+    logTailScript(name, lines) {
+      return `journalctl -u ${shq(unit(name))} -n ${Math.trunc(lines)} --no-pager -o short-iso 2>/dev/null || true`;
+    },
   };
 }

@@ -42,4 +42,6 @@ export interface Supervisor {
    * embedded in the observe script, so it must not exit.
    */
   observeSnippet(name: string): string;
+  /** sh that prints the last `lines` lines of the service's log (nothing when it has none); exits 0. */
+  logTailScript(name: string, lines: number): string;
 }

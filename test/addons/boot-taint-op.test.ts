@@ -85,7 +85,7 @@ describe("boot-taint-wait", () => {
   it("fails after its timeout saying why each node waits", async () => {
     const kube = cluster();
     kube.pods.push(calicoPod("n2", false));
-    await expect(runOp(bootTaintWaitOp(["n1", "n2"], TAINT, GATES, 5_000), kubeCtx(kube))).rejects.toThrow(
+    await expect(runOp(bootTaintWaitOp(["n1", "n2"], TAINT, GATES, {}, 5_000), kubeCtx(kube))).rejects.toThrow(
       /not reached within 5 s \(n1: no calico-node pod yet; n2: calico-node pod not Ready\)/,
     );
   });

@@ -5,7 +5,9 @@
  */
 import { bootTaintNodes, type ReadinessFacts, type TaintGates } from "../../addons/readiness.js";
 import { KubeApiError, type KubeApi } from "../../infra/kube-types.js";
+import type { Supervisor } from "../../supervisor/types.js";
 import { pollUntil } from "../etcd/steps.js";
+import { withLogTails } from "../log-tail.js";
 import { command, sequenceOp, type Op } from "../types.js";
 import { kubeOf } from "./kube.js";
 
@@ -75,15 +77,25 @@ export function bootTaintWaitOp(
   nodes: readonly string[],
   taintKey: string,
   gates: TaintGates,
+  supervisors: Readonly<Record<string, Supervisor>> = {},
   timeoutMs = BOOT_TAINT_WAIT_MS,
 ): Op {
   return sequenceOp("boot-taint-wait", nodes, [
-    command("wait-cni-ready", "kube", (ctx) =>
-      pollUntil(ctx, `CNI ready on ${nodes.join(", ")}`, timeoutMs, async () => {
-        const { ready, waiting } = bootTaintNodes(taintKey, await readFacts(kubeOf(ctx), gates), gates);
-        if (ready.length > 0) return true;
-        return waiting.map((w) => `${w.node}: ${w.why}`).join("; ") || "no node carries the boot taint";
-      }),
-    ),
+    command("wait-cni-ready", "kube", (ctx) => {
+      let still: readonly string[] = nodes;
+      // At the deadline the error carries the last lines of each still-waiting node's kubelet log.
+      const kubeletLogs = () =>
+        still
+          .filter((n) => supervisors[n])
+          .map((n) => ({ node: n, component: "kubelet", supervisor: supervisors[n]! }));
+      return withLogTails(ctx, kubeletLogs, () =>
+        pollUntil(ctx, `CNI ready on ${nodes.join(", ")}`, timeoutMs, async () => {
+          const { ready, waiting } = bootTaintNodes(taintKey, await readFacts(kubeOf(ctx), gates), gates);
+          if (ready.length > 0) return true;
+          still = waiting.map((w) => w.node).filter((n) => nodes.includes(n));
+          return waiting.map((w) => `${w.node}: ${w.why}`).join("; ") || "no node carries the boot taint";
+        }),
+      );
+    }),
   ]);
 }

@@ -5,6 +5,7 @@
  * pass observes and decides again.
  */
 import { pollUntil } from "../etcd/steps.js";
+import { withLogTails } from "../log-tail.js";
 import type { Supervisor } from "../../supervisor/types.js";
 import { command, sequenceOp, type Op } from "../types.js";
 import { DEFAULT_SERVICE_ACCOUNT, KUBE_TARGET, kubeOf } from "./steps.js";
@@ -36,11 +37,13 @@ export const REGISTER_RESTART_AFTER_MS = 60_000;
  * kube-wait-nodes: every named node has registered its Node object. A kubelet registers only when
  * it starts, so one that runs while its Node is gone (deleted through the API) would never come
  * back: the nodes in `restartable` (their kubelet runs) that are still missing after
- * REGISTER_RESTART_AFTER_MS get their kubelet restarted once, and are waited for again.
+ * REGISTER_RESTART_AFTER_MS get their kubelet restarted once, and are waited for again. At the
+ * deadline the error carries the last lines of each missing node's kubelet log.
  */
 export function kubeWaitNodesOp(
   nodes: readonly string[],
-  restartable: Readonly<Record<string, Supervisor>> = {},
+  supervisors: Readonly<Record<string, Supervisor>>,
+  restartable: readonly string[] = [],
   timeoutMs = REGISTER_WAIT_MS,
 ): Op {
   return sequenceOp("kube-wait-nodes", nodes, [
@@ -50,18 +53,25 @@ export function kubeWaitNodesOp(
       const registered = async () => {
         const have = new Set((await kube.listNodes()).map((n) => n.name));
         missing = nodes.filter((n) => !have.has(n));
-        return missing.length === 0 ? true : `not registered yet: ${missing.join(", ")} (check their kubelet logs)`;
+        return missing.length === 0 ? true : `not registered yet: ${missing.join(", ")}`;
       };
-      const first = Object.keys(restartable).length ? Math.min(REGISTER_RESTART_AFTER_MS, timeoutMs) : timeoutMs;
-      try {
-        await pollUntil(ctx, `Nodes ${nodes.join(", ")} registered`, first, registered);
-        return;
-      } catch (err) {
-        const stale = missing.filter((n) => restartable[n]);
-        if (!stale.length) throw err;
-        for (const n of stale) await ctx.shell.run(n, "sh -s", { stdin: restartable[n]!.restartScript("kubelet") });
-      }
-      await pollUntil(ctx, `Nodes ${nodes.join(", ")} registered after a kubelet restart`, timeoutMs, registered);
+      // A wait that times out says what the missing nodes' kubelets last logged.
+      const kubeletLogs = () =>
+        missing
+          .filter((n) => supervisors[n])
+          .map((n) => ({ node: n, component: "kubelet", supervisor: supervisors[n]! }));
+      await withLogTails(ctx, kubeletLogs, async () => {
+        const first = restartable.length ? Math.min(REGISTER_RESTART_AFTER_MS, timeoutMs) : timeoutMs;
+        try {
+          await pollUntil(ctx, `Nodes ${nodes.join(", ")} registered`, first, registered);
+          return;
+        } catch (err) {
+          const stale = missing.filter((n) => restartable.includes(n) && supervisors[n]);
+          if (!stale.length) throw err;
+          for (const n of stale) await ctx.shell.run(n, "sh -s", { stdin: supervisors[n]!.restartScript("kubelet") });
+        }
+        await pollUntil(ctx, `Nodes ${nodes.join(", ")} registered after a kubelet restart`, timeoutMs, registered);
+      });
     }),
   ]);
 }
