@@ -47,6 +47,12 @@ export interface NodeStatus {
   readonly health?: Readonly<Record<string, boolean>>;
   /** Static IPv4 routes (`ip route … proto static`), observed for the bridge pod network only. */
   readonly routes?: readonly { readonly dst: string; readonly via: string }[];
+  /**
+   * The mode kube-proxy reports it runs in (iptables, ipvs, nftables); absent when not observed or
+   * when kube-proxy did not answer. It can differ from the configured mode: kube-proxy falls back
+   * to iptables when the kernel lacks what ipvs needs.
+   */
+  readonly proxyMode?: string;
 }
 
 /** One etcd member as seen through the admin client (its `name` is empty until it first starts). */

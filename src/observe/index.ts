@@ -18,7 +18,7 @@ import { observeScript, type ObservePlan } from "./script.js";
 import { observeEtcd } from "./etcd.js";
 import { kubeObservePlan, observeKube } from "./kube.js";
 import { k8sObservedPaths } from "../k8s/desired.js";
-import { healthProbes } from "./probes.js";
+import { healthProbes, KUBE_PROXY_MODE_URL } from "./probes.js";
 
 /** What observe talks to. */
 export interface ObserveContext {
@@ -51,6 +51,7 @@ export function observePlan(node: NodeSpec, desired: Desired): ObservePlan {
     bootGate: true,
     probes: healthProbes(node),
     ...(k.bridgeNetwork ? { routes: true } : {}),
+    ...(k.components.some((c) => c.name === "kube-proxy") ? { proxyModeUrl: KUBE_PROXY_MODE_URL } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  * Ready, and still held by the boot taint. Pure functions over KubeStatus.
  */
 import type { ClusterSpec } from "../cluster/spec.js";
-import type { Condition, KubeStatus } from "../cluster/status.js";
+import type { Condition, KubeStatus, NodeStatus } from "../cluster/status.js";
 
 /** Cluster-wide and per-node Kubernetes conditions. */
 export interface KubeConditions {
@@ -89,4 +89,24 @@ export function kubeConditions(spec: ClusterSpec, kube: KubeStatus, bootTaint: s
     ];
   }
   return { cluster, nodes };
+}
+
+/**
+ * KubeProxyMode of one node: the mode kube-proxy reports (/proxyMode) against the inventory's.
+ * kube-proxy falls back to iptables when the node lacks what ipvs needs and says so only in its
+ * log; nothing a restart would mend, so this is reported, not repaired. None when not observed.
+ */
+export function proxyModeConditions(node: NodeStatus, want: string): Condition[] {
+  if (!node.proxyMode) return [];
+  if (node.proxyMode === want) return [c("KubeProxyMode", true, "AsConfigured", `kube-proxy runs in ${want} mode`)];
+  const needs = want === "ipvs" ? " (the ip_vs kernel modules and ipset)" : "";
+  return [
+    c(
+      "KubeProxyMode",
+      false,
+      "Mismatch",
+      `kube-proxy runs in ${node.proxyMode} mode but cluster.kubeProxyMode is ${want}: it falls back when the node ` +
+        `lacks what ${want} needs${needs}; see its log, or set cluster.kubeProxyMode: ${node.proxyMode}`,
+    ),
+  ];
 }

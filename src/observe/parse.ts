@@ -13,6 +13,7 @@ interface Raw {
   bootGate?: boolean;
   health?: string[];
   routes?: string[];
+  proxyMode?: string;
 }
 
 /** A verdict line; anything unreadable counts as missing, so the artifact rung reinstalls or reports it. */
@@ -48,6 +49,7 @@ function k8sParts(node: string, plan: ObservePlan, raw: Raw, stdout: string): Pa
       throw new Error(`${node}: observe output does not match its plan (routes): ${stdout.slice(0, 300)}`);
     out.routes = raw.routes.map((r) => r.split(" ")).map(([dst, via]) => ({ dst: dst!, via: via ?? "" }));
   }
+  if (plan.proxyModeUrl && raw.proxyMode) out.proxyMode = raw.proxyMode;
   return out;
 }
 

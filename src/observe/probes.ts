@@ -12,6 +12,9 @@ import type { HealthProbe } from "./script.js";
 /** The kubelet's healthz port (its default; yagura does not change it). */
 export const KUBELET_HEALTHZ_PORT = 10248;
 
+/** Where kube-proxy says which mode it runs in: /proxyMode on its metrics address (default; not changed). */
+export const KUBE_PROXY_MODE_URL = "http://127.0.0.1:10249/proxyMode";
+
 /** The probes for one node. */
 export function healthProbes(node: Pick<NodeSpec, "role">): HealthProbe[] {
   const out: HealthProbe[] = [];

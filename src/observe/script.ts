@@ -28,6 +28,8 @@ export interface ObservePlan {
   readonly probes?: readonly HealthProbe[];
   /** Report the node's static IPv4 routes (`dst via gw`), for the bridge pod network. */
   readonly routes?: boolean;
+  /** Report the mode kube-proxy says it runs in at this URL (its /proxyMode; needs curl). */
+  readonly proxyModeUrl?: string;
 }
 
 /** A component's health endpoint on the node's loopback; healthy when it answers exactly `ok`. */
@@ -91,6 +93,13 @@ export function observeScript(plan: ObservePlan): string {
       `printf ',"routes":['`,
       `ip -4 route show proto static 2>/dev/null | awk 'BEGIN { ORS = "" } $2 == "via" && $1 ~ /^[0-9.\\/]+$/ && $3 ~ /^[0-9.]+$/ { printf "%s\\"%s %s\\"", (n++ ? "," : ""), $1, $3 }'`,
       `printf ']'`,
+    );
+  }
+  if (plan.proxyModeUrl) {
+    // Letters only: the mode is a plain JSON string; "" when kube-proxy (or curl) did not answer.
+    out.push(
+      `pm=; if command -v curl >/dev/null 2>&1; then pm=$(curl -s -m 2 ${shq(plan.proxyModeUrl)} 2>/dev/null | tr -cd a-z | cut -c1-16); fi`,
+      `printf ',"proxyMode":"%s"' "$pm"`,
     );
   }
   out.push(`printf '}\\n'`);

@@ -1,7 +1,8 @@
 /** The Kubernetes conditions `yagura status` prints, from observed KubeStatus. */
 import { describe, expect, it } from "vitest";
 import { observeKube } from "../../src/observe/kube.js";
-import { kubeConditions } from "../../src/observe/kube-conditions.js";
+import { kubeConditions, proxyModeConditions } from "../../src/observe/kube-conditions.js";
+import { unreachableNode } from "../../src/cluster/status.js";
 import { testSpec } from "../k8s/fixture.js";
 import { fakeKube } from "../support/fake-kube.js";
 
@@ -51,5 +52,26 @@ describe("kubeConditions", () => {
     expect(c.nodes["cp-1"]).toEqual([
       { type: "Registered", status: "Unknown", reason: "APINotReady", message: c.cluster[0]!.message },
     ]);
+  });
+});
+
+describe("proxyModeConditions", () => {
+  const node = (proxyMode?: string) => ({
+    ...unreachableNode("w1", ""),
+    reachable: true,
+    ...(proxyMode ? { proxyMode } : {}),
+  });
+  it("is True when kube-proxy runs the configured mode", () => {
+    expect(brief(proxyModeConditions(node("ipvs"), "ipvs"))).toEqual(["KubeProxyMode=True/AsConfigured"]);
+  });
+  it("reports a fallback with what ipvs needs and the setting to change", () => {
+    const [c] = proxyModeConditions(node("iptables"), "ipvs");
+    expect(brief([c!])).toEqual(["KubeProxyMode=False/Mismatch"]);
+    expect(c!.message).toMatch(/runs in iptables mode but cluster.kubeProxyMode is ipvs/);
+    expect(c!.message).toMatch(/ip_vs kernel modules/);
+    expect(c!.message).toMatch(/set cluster.kubeProxyMode: iptables/);
+  });
+  it("says nothing when the mode was not observed", () => {
+    expect(proxyModeConditions(node(), "ipvs")).toEqual([]);
   });
 });

@@ -16,6 +16,7 @@ let port = 0;
 beforeAll(async () => {
   // A loopback endpoint standing in for a component's health URL: /ok answers ok, anything else 500.
   server = createServer((req, res) => {
+    if (req.url === "/proxyMode") return void res.end("ipvs");
     res.statusCode = req.url === "/ok" ? 200 : 500;
     res.end(req.url === "/ok" ? "ok" : "[-]etcd failed");
   });
@@ -77,6 +78,20 @@ describe("observe: the Kubernetes parts of the one round trip", () => {
     expect(st.health).toEqual({ "kube-apiserver": true, kubelet: false });
     expect(st.files[good]).toBe(sha256(readFileSync(good)));
     expect(st.bootGateOpen).toBeUndefined();
+  });
+
+  it("reports the mode kube-proxy says it runs in, and none when nothing answers", async () => {
+    const plan = (url: string): ObservePlan => ({
+      prerequisites: [],
+      files: [],
+      components: [],
+      supervisor: runitSupervisor(),
+      etcdDataDir: join(dir, "none"),
+      proxyModeUrl: url,
+    });
+    expect((await run(plan(`http://127.0.0.1:${port}/proxyMode`))).proxyMode).toBe("ipvs");
+    // Nothing listens on port 1: kube-proxy down, its mode unknown (not a mismatch).
+    expect((await run(plan("http://127.0.0.1:1/proxyMode"))).proxyMode).toBeUndefined();
   });
 
   it("the boot gate is closed until it holds this boot's id", async () => {
