@@ -3,8 +3,11 @@
  * last pass observed (nodes, etcd members). The status is the loop's last observation: for a pass
  * that ran ops it is the view before those ops, corrected on the next pass.
  */
+import { X509Certificate } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { Counter, Gauge, Registry } from "prom-client";
+import { join } from "node:path";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { backupDir, localSnapshotStore } from "../backup/store.js";
 import { readUploadState, type UploadState } from "../backup/upload.js";
 import type { ClusterSpec } from "../cluster/spec.js";
@@ -16,7 +19,14 @@ import type { PassOutcome } from "./watch.js";
 export interface WatchMetrics {
   readonly registry: Registry;
   onEvent(e: LoopEvent): void;
-  onPass(outcome: PassOutcome, endedAt: Date, status?: ClusterStatus): void;
+  /** A pass ended; `startedAt` gives its duration, `status` (when it observed) nodes and etcd. */
+  onPass(outcome: PassOutcome, endedAt: Date, status?: ClusterStatus, startedAt?: Date): void;
+  /** The schedule of the spec in use: the watch interval and the etcd snapshot schedule, in seconds. */
+  setSchedule(intervalSeconds: number, snapshotScheduleSeconds: number): void;
+  /** notAfter (Unix seconds) of every certificate in the PKI by file stem; replaces the previous set. */
+  setCertificates(expiries: ReadonlyMap<string, number>): void;
+  /** Whether this instance holds the environment (the lock, or the lead on a shared state). */
+  setLeader(leading: boolean): void;
   /** Age of the newest local snapshot; undefined removes the series (no snapshot yet). */
   setBackupAge(seconds: number | undefined): void;
   /** The last snapshot upload attempt (reconciler.backup.upload); undefined when none was made. */
@@ -60,7 +70,32 @@ export function createMetrics(env: string): WatchMetrics {
     opts("yagura_infra_drift", "Infrastructure drift of the last check: 1 changes, 0 none, -1 unknown", ["env"]),
   );
   const passes = new Counter(opts("yagura_passes_total", "Watch passes by outcome", ["env", "outcome"]));
+  const passSeconds = new Histogram({
+    ...opts("yagura_pass_duration_seconds", "Duration of watch passes", ["env"]),
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800],
+  });
+  const lastPass = new Gauge(opts("yagura_last_pass_timestamp_seconds", "End of the last pass, any outcome", ["env"]));
+  const failedInARow = new Gauge(
+    opts("yagura_consecutive_failed_passes", "Passes in a row that failed or threw; 0 after any other", ["env"]),
+  );
+  const observed = new Gauge(
+    opts("yagura_node_observed", "1 if the node answered over SSH in the last observation, else 0", ["env", "node"]),
+  );
+  const etcdLeader = new Gauge(
+    opts("yagura_etcd_has_leader", "1 if the last observation found an etcd leader, else 0", ["env"]),
+  );
+  const interval = new Gauge(opts("yagura_watch_interval_seconds", "Time between watch passes", ["env"]));
+  const snapshotSchedule = new Gauge(
+    opts("yagura_backup_schedule_seconds", "How often an etcd snapshot is due (reconciler.backup.schedule)", ["env"]),
+  );
+  const certExpiry = new Gauge(
+    opts("yagura_certificate_expiry_timestamp_seconds", "notAfter of each certificate in the PKI", ["env", "cert"]),
+  );
+  const leader = new Gauge(opts("yagura_leader", "1 while this instance holds the environment, else 0", ["env"]));
+  const leads = new Counter(opts("yagura_leader_acquired_total", "Times this instance took the environment", ["env"]));
   const phases = new Set<string>();
+  let failures = 0;
+  let leading = false;
 
   return {
     registry,
@@ -75,11 +110,18 @@ export function createMetrics(env: string): WatchMetrics {
         opsFailed.inc({ env, op: e.op });
       }
     },
-    onPass(outcome, endedAt, status) {
+    onPass(outcome, endedAt, status, startedAt) {
       passes.inc({ env, outcome });
+      lastPass.set({ env }, endedAt.getTime() / 1000);
+      if (startedAt) passSeconds.observe({ env }, (endedAt.getTime() - startedAt.getTime()) / 1000);
+      failures = outcome === "failed" || outcome === "error" ? failures + 1 : outcome === "stopped" ? failures : 0;
+      failedInARow.set({ env }, failures);
       if (outcome === "completed") lastSuccess.set({ env }, endedAt.getTime() / 1000);
       if (!status) return;
       const all = Object.values(status.nodes);
+      observed.reset();
+      for (const n of all) observed.set({ env, node: n.name }, n.reachable ? 1 : 0);
+      etcdLeader.set({ env }, status.etcd.leaderId !== undefined ? 1 : 0);
       const up = all.filter((n) => n.reachable).length;
       nodes.set({ env, condition: "reachable" }, up);
       nodes.set({ env, condition: "unreachable" }, all.length - up);
@@ -97,6 +139,19 @@ export function createMetrics(env: string): WatchMetrics {
     },
     setInfraDrift(value) {
       drift.set({ env }, value);
+    },
+    setSchedule(intervalSeconds, snapshotScheduleSeconds) {
+      interval.set({ env }, intervalSeconds);
+      snapshotSchedule.set({ env }, snapshotScheduleSeconds);
+    },
+    setCertificates(expiries) {
+      certExpiry.reset();
+      for (const [cert, at] of expiries) certExpiry.set({ env, cert }, at);
+    },
+    setLeader(now) {
+      if (now && !leading) leads.inc({ env });
+      leading = now;
+      leader.set({ env }, now ? 1 : 0);
     },
   };
 }
@@ -152,4 +207,32 @@ export async function backupAgeSeconds(
 /** The last snapshot upload attempt recorded in the environment's backup directory. */
 export function lastUpload(spec: ClusterSpec, stateRoot?: string): UploadState | undefined {
   return readUploadState(backupDir(spec, stateRoot));
+}
+
+/** notAfter (Unix seconds) of each `<stem>.crt` in the PKI directory `dir`; unreadable files are skipped. */
+export async function certificateExpiries(dir: string): Promise<Map<string, number>> {
+  const names = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith(".crt")).sort();
+  const out = new Map<string, number>();
+  for (const f of names) {
+    try {
+      const cert = new X509Certificate(await readFile(join(dir, f)));
+      out.set(f.slice(0, -".crt".length), Date.parse(cert.validTo) / 1000);
+    } catch {
+      // A half-written or foreign file is not a certificate yagura issued; the next pass reads it again.
+    }
+  }
+  return out;
+}
+
+/** Lends the PKI as `withPki` does and, after `fn` (which issues and renews), reports every certificate's expiry. */
+export function reportingCertificates(
+  withPki: <T>(fn: (dir: string) => Promise<T>) => Promise<T>,
+  metrics: Pick<WatchMetrics, "setCertificates">,
+): <T>(fn: (dir: string) => Promise<T>) => Promise<T> {
+  return (fn) =>
+    withPki(async (dir) => {
+      const r = await fn(dir);
+      metrics.setCertificates(await certificateExpiries(dir));
+      return r;
+    });
 }

@@ -13,7 +13,15 @@ import type { ClusterStatus } from "../cluster/status.js";
 import type { EnvLock } from "./lock.js";
 import { reconcileLoop, type LoopDeps, type LoopEvent } from "./loop.js";
 import { durationMs } from "./material.js";
-import { backupAgeSeconds, createMetrics, isHealthy, lastUpload, serveMetrics } from "./metrics.js";
+import {
+  backupAgeSeconds,
+  createMetrics,
+  isHealthy,
+  lastUpload,
+  reportingCertificates,
+  serveMetrics,
+} from "./metrics.js";
+import { envPaths } from "../cluster/paths.js";
 import type { OpRecord, RecordWriter } from "./records.js";
 import { session } from "./session.js";
 import { watchDriftOf, type DriftFlags } from "../drift/watch.js";
@@ -235,6 +243,7 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
   let alive = true;
   // Health follows the interval of the spec in use, which an inventory edit may change.
   let intervalNow = intervalMs(first);
+  metrics.setLeader(true);
   // Listen before the first pass, so a taken port fails the command before anything runs.
   const server = o.metricsAddr
     ? await serveMetrics(o.metricsAddr, metrics.registry, () =>
@@ -256,16 +265,20 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
         }
         // A shared backend: stop acting, stand by with the other instances, go on once elected.
         console.log(`lost the lead: ${(err as Error).message}; standing by to lead again`);
+        metrics.setLeader(false);
         try {
           const h = await o.regain(stopping.signal);
           [lock, records, withPki] = [h, h.records, h.withPki];
+          metrics.setLeader(true);
         } catch (e) {
           if (stopping.signal.aborted) return { outcome: "stopped", message: "stopped while standing by" };
           throw e;
         }
       }
       intervalNow = intervalMs(sp);
-      const io = session(sp, { inventoryFile: sp.file, scope: o.scope, ...(withPki ? { withPki } : {}) });
+      metrics.setSchedule(intervalNow / 1000, durationMs(sp.inventory.reconciler?.backup?.schedule ?? "15m") / 1000);
+      const lend = withPki ?? (<T>(fn: (dir: string) => Promise<T>) => fn(envPaths(sp.env).pkiDir));
+      const io = session(sp, { inventoryFile: sp.file, scope: o.scope, withPki: reportingCertificates(lend, metrics) });
       const progress = (e: LoopEvent) => (o.progress(e), metrics.onEvent(e));
       current = stoppable(
         { spec: sp, prepare: io.prepare, open: io.open, records, now: () => new Date(), sleep, progress },
@@ -283,8 +296,9 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
       }
     },
     afterPass(p) {
-      metrics.onPass(p.outcome, new Date(p.endedAt), status);
+      metrics.onPass(p.outcome, new Date(p.endedAt), status, new Date(p.startedAt));
       metrics.setUpload(lastUpload(first));
+      void backupAgeSeconds(first, Date.now()).then(metrics.setBackupAge);
       status = undefined;
     },
     now: Date.now,
