@@ -10,10 +10,37 @@ import type { ManagedFile, ServiceDef, Supervisor } from "./types.js";
 
 const unit = (name: string) => `${name}.service`;
 
-/** Quotes one argument for an ExecStart= line (systemd's own quoting, not sh's). */
+/**
+ * Quotes one argument for an ExecStart= line (systemd's own quoting, not sh's): a double-quoted
+ * word with `\` and `"` escaped, `$` doubled (no variable expansion), `%` doubled (no specifier)
+ * and control characters as C escapes, which systemd unescapes.
+ */
 export function systemdQuote(arg: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  return `"${arg.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$/g, "$$$$").replace(/%/g, "%%")}"`;
+  if (arg.includes("\0")) throw new Error("a systemd argument cannot contain a NUL byte");
+  if (/^[A-Za-z0-9_@+=:,./-]+$/.test(arg)) return arg;
+  const escaped = arg
+    .replace(/\\/g, "\\\\")
+    .replace(/"/g, '\\"')
+    .replace(/\$/g, "$$$$")
+    .replace(/%/g, "%%")
+    // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+    .replace(/[\x01-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return `"${escaped}"`;
+}
+
+/**
+ * The executable of an ExecStart= line: an absolute path, quoted when it holds spaces, `%` doubled.
+ * systemd neither expands `$` there nor accepts quotes, backslashes or control characters in it,
+ * so such a path is refused rather than quoted into another one.
+ */
+export function systemdExecutable(path: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+  if (!path.startsWith("/") || /["'\\\x00-\x1f\x7f]/.test(path))
+    throw new Error(
+      `systemd cannot run ${JSON.stringify(path)}: an executable must be an absolute path without quotes, backslashes or control characters`,
+    );
+  const p = path.replace(/%/g, "%%");
+  return /\s/.test(p) ? `"${p}"` : p;
 }
 
 /** Creates the systemd supervisor. */
