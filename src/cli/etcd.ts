@@ -12,17 +12,6 @@ import { labContext, readState } from "../lab/index.js";
 import { routedViaBridge } from "../lab/ssh.js";
 import { clientURL } from "../ops/etcd/layout.js";
 import { acquireLock } from "../run/lock.js";
-import { session } from "../run/session.js";
-import { age } from "../backup/schedule.js";
-import {
-  quorumLost,
-  restoreCluster,
-  restoreMembers,
-  restorePaths,
-  restoreToken,
-  initialCluster,
-} from "../backup/restore.js";
-import { takeSnapshot, verifySnapshot } from "../backup/snapshot.js";
 import { applyRetention, backupDir, localSnapshotStore, utcStamp, type SnapshotMeta } from "../backup/store.js";
 import { OperationFailedError, RefusedError, UserError } from "./errors.js";
 import { requireClusterSpec } from "./inventory.js";
@@ -63,6 +52,11 @@ export function registerEtcdCommands(program: Command): void {
         "reconciler.backup.dir, else .yagura/<env>/backups. Needs etcdctl on this machine to verify.",
     )
     .action(async (env: string) => {
+      // The etcd and SSH clients load with the action, not with every command (scripts/build.mjs).
+      const [{ session }, { takeSnapshot }] = await Promise.all([
+        import("../run/session.js"),
+        import("../backup/snapshot.js"),
+      ]);
       const s = spec(env);
       await checkLabRoutes(s);
       const io = session(s, { inventoryFile: s.file });
@@ -112,6 +106,7 @@ export function registerEtcdCommands(program: Command): void {
       "\nExamples:\n  yagura etcd snapshots lab\n  yagura etcd snapshots prod --json | jq -r '.[0].path'",
     )
     .action(async (env: string, o: { json?: boolean }) => {
+      const { age } = await import("../backup/schedule.js");
       const s = spec(env);
       const store = localSnapshotStore(backupDir(s), s.env);
       const list = await store.list();
@@ -146,6 +141,12 @@ export function registerEtcdCommands(program: Command): void {
         "Without --yes it refuses while a quorum of members is healthy. Then run yagura reconcile ENV.",
     )
     .action(async (env: string, o: { snapshot: string; yes?: boolean; force?: boolean }) => {
+      const [{ session }, { verifySnapshot }, restore] = await Promise.all([
+        import("../run/session.js"),
+        import("../backup/snapshot.js"),
+        import("../backup/restore.js"),
+      ]);
+      const { quorumLost, restoreCluster, restoreMembers, restorePaths, restoreToken, initialCluster } = restore;
       const s = spec(env);
       if (!existsSync(o.snapshot)) throw new UserError(`snapshot ${o.snapshot} does not exist`);
       let check;

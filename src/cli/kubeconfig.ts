@@ -1,9 +1,6 @@
 /** `yagura kubeconfig ENV`: writes an admin kubeconfig with a fresh one-day certificate and prints its path. */
 import { mkdirSync } from "node:fs";
 import type { Command } from "commander";
-import { writeAdminKubeconfig } from "../k8s/admin-kubeconfig.js";
-import { openPki } from "../pki/index.js";
-import { session } from "../run/session.js";
 import { requireClusterSpec } from "./inventory.js";
 
 /** Registers `kubeconfig`. */
@@ -19,6 +16,12 @@ export function registerKubeconfigCommand(program: Command): void {
         "run the command again for a fresh certificate once it has expired.",
     )
     .action(async (env: string) => {
+      // The PKI and session libraries load with the action, not with every command (scripts/build.mjs).
+      const [{ writeAdminKubeconfig }, { openPki }, { session }] = await Promise.all([
+        import("../k8s/admin-kubeconfig.js"),
+        import("../pki/index.js"),
+        import("../run/session.js"),
+      ]);
       const s = requireClusterSpec(env, {
         inventoryDir: program.opts().inventoryDir,
         stackOutputs: program.opts().stackOutputs,

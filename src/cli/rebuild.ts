@@ -6,15 +6,13 @@
  * do, so the two exclude each other; plan reads the PKI from the store and takes no lock.
  */
 import type { Command } from "commander";
-import { decide } from "../decide/index.js";
 import { StackOutputsError } from "../infra/stack-outputs.js";
 import { parseDuration } from "../inventory/rules/syntax.js";
-import { applyRebuild, computePlan, inventorySha } from "../rebuild/apply.js";
 import type { RebuildEnv } from "../rebuild/context.js";
 import { formatPlan } from "../rebuild/format.js";
 import { BUILT_DOC, parseBuilt } from "../rebuild/existing.js";
 import { openApply } from "../rebuild/journal.js";
-import { STATE_HELP, stateFromFlags, withStateOptions, type StateFlags } from "../state/cli.js";
+import { STATE_HELP, withStateOptions, type StateFlags } from "../state/flags.js";
 import type { StateBackend, WithPki } from "../state/types.js";
 import { RefusedError, UserError } from "./errors.js";
 import { requireClusterSpec, requireSpec } from "./inventory.js";
@@ -45,6 +43,10 @@ export function registerRebuildCommands(program: Command): void {
 
   /** What `plan` prints; exit 4 (RefusedError) when apply would refuse. */
   const planCommand = async (env: string, scope: "etcd" | "all", backend: StateBackend) => {
+    const [{ decide }, { computePlan, inventorySha }] = await Promise.all([
+      import("../decide/index.js"),
+      import("../rebuild/apply.js"),
+    ]);
     const readPki = backend.readPki;
     const r = { ...rebuildEnv(env, scope, readPki), built: parseBuilt(await backend.readDocument(BUILT_DOC)) };
     const open = openApply(await backend.readJournal());
@@ -103,6 +105,8 @@ export function registerRebuildCommands(program: Command): void {
     .action(async (env: string, o: StateFlags & { scope?: string }) => {
       const scope = scopeOf(o.scope);
       const spec = requireSpec(env, program.opts().inventoryDir);
+      // The state backends (etcd client) load with the action, not with every command (scripts/build.mjs).
+      const { stateFromFlags } = await import("../state/cli.js");
       const backend = stateFromFlags(spec.env, o);
       try {
         await planCommand(env, scope, backend);
@@ -153,6 +157,10 @@ export function registerRebuildCommands(program: Command): void {
         const maxPasses = intOf("--max-passes", o.maxPasses, 30);
         const waitMs = intOf("--wait", o.wait, 0) * 1000;
         const r = rebuildEnv(env, scope);
+        const [{ stateFromFlags }, { applyRebuild }] = await Promise.all([
+          import("../state/cli.js"),
+          import("../rebuild/apply.js"),
+        ]);
         const backend = stateFromFlags(r.spec.env, o);
         try {
           await userErrors(() =>

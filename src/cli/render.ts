@@ -8,13 +8,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { credentialFromOutputs } from "../addons/credentials.js";
-import { managedRecord } from "../addons/desired.js";
 import { fileNameOf, objectYaml } from "../addons/objects.js";
-import { loadBundles } from "../addons/prepare.js";
-import { renderAddons } from "../addons/render/index.js";
-import { AddonSourceError } from "../addons/sources.js";
 import type { ClusterSpec } from "../cluster/spec.js";
-import { renderNode } from "../k8s/render/index.js";
 import { UserError } from "./errors.js";
 import { requireSpec } from "./inventory.js";
 
@@ -50,6 +45,15 @@ export async function renderEnvironment(
   out: string,
   o: { readonly outputsFile?: string } = {},
 ): Promise<RenderSummary> {
+  // The renderers (and handlebars) load when a render runs, not with every command (scripts/build.mjs).
+  const [{ managedRecord }, { loadBundles }, { renderAddons }, { AddonSourceError }, { renderNode }] =
+    await Promise.all([
+      import("../addons/desired.js"),
+      import("../addons/prepare.js"),
+      import("../addons/render/index.js"),
+      import("../addons/sources.js"),
+      import("../k8s/render/index.js"),
+    ]);
   let bundles;
   try {
     bundles = await loadBundles(spec, inventoryFile);
