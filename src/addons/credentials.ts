@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { ClusterSpec } from "../cluster/spec.js";
 import { localStatePath } from "../infra/stack-outputs.js";
 import type { CloudCredential } from "./render/cloud.js";
+import { UserError } from "../cli/errors.js";
 
 const credentialSchema = z.object({ id: z.string().min(1), secret: z.string().min(1) });
 
@@ -45,19 +46,20 @@ export function credentialFromOutputs(env: string, outputsFile?: string): CloudC
 
 /** The credential from `addons.cloudCredentialFile` (relative to the inventory); throws saying what to fix. */
 export function credentialFromFile(file: string): CloudCredential {
-  if (!existsSync(file)) throw new Error(`addons.cloudCredentialFile ${file} does not exist`);
+  if (!existsSync(file)) throw new UserError(`addons.cloudCredentialFile ${file} does not exist`);
   if ((statSync(file).mode & 0o077) !== 0) {
-    throw new Error(`addons.cloudCredentialFile ${file} is readable by others: chmod 600 ${file}`);
+    throw new UserError(`addons.cloudCredentialFile ${file} is readable by others: chmod 600 ${file}`);
   }
   let v: unknown;
   try {
     v = JSON.parse(readFileSync(file, "utf8"));
   } catch {
-    throw new Error(`addons.cloudCredentialFile ${file} is not JSON: write {"id": "…", "secret": "…"}`);
+    throw new UserError(`addons.cloudCredentialFile ${file} is not JSON: write {"id": "…", "secret": "…"}`);
   }
   const parsed = credentialSchema.safeParse(v);
   // The message names the fields only: the file's content is a secret.
-  if (!parsed.success) throw new Error(`addons.cloudCredentialFile ${file} needs non-empty "id" and "secret" fields`);
+  if (!parsed.success)
+    throw new UserError(`addons.cloudCredentialFile ${file} needs non-empty "id" and "secret" fields`);
   return parsed.data;
 }
 

@@ -10,6 +10,7 @@
  */
 import { posix } from "node:path";
 import type { NodeSpec } from "../cluster/spec.js";
+import { OperationFailedError } from "../cli/errors.js";
 import { cmd } from "../infra/shell.js";
 import type { EtcdAdmin, EtcdEndpointStatus, NodeShell } from "../infra/types.js";
 import { clientURL, ETCD, peerURL } from "../ops/etcd/layout.js";
@@ -155,7 +156,9 @@ export async function restoreCluster(i: RestoreInput): Promise<{ ms: number }> {
     if (st.every((s) => s.healthy) && leaders.size === 1) break;
     last = st.map((s, k) => `${i.nodes[k]!.name}: ${s.healthy ? "healthy" : (s.error ?? "unhealthy")}`).join("; ");
     if (Date.now() >= deadline)
-      throw new Error(`restored etcd not healthy within ${(i.healthTimeoutMs ?? 90_000) / 1000} s (${last})`);
+      throw new OperationFailedError(
+        `restored etcd not healthy within ${(i.healthTimeoutMs ?? 90_000) / 1000} s (${last}); look at each member's log (/var/log/etcd), then restore again`,
+      );
     await sleep(500);
   }
   for (const n of i.nodes) i.progress(`  ✓ ${n.name}: healthy`);

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, openSync, readSync, closeSync, rmSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { Etcd3, type IOptions } from "etcd3";
+import { OperationFailedError, UserError } from "../cli/errors.js";
 import type { EtcdEndpointStatus, EtcdTls } from "../infra/types.js";
 import { IN_SYNC_LAG } from "../observe/etcd.js";
 import type { SnapshotEntry, SnapshotMeta, SnapshotStore } from "./store.js";
@@ -140,7 +141,7 @@ export async function verifySnapshot(file: string): Promise<SnapshotCheck> {
     timeout: 120_000,
   });
   if (r.error)
-    throw new Error(
+    throw new UserError(
       `cannot run etcdctl to verify the snapshot (${r.error.message}); install etcd-client (etcdctl 3.4+) on this machine`,
     );
   if (r.status !== 0) throw new Error(`${file}: etcdctl snapshot status failed: ${(r.stderr || r.stdout).trim()}`);
@@ -169,7 +170,9 @@ export async function takeSnapshot(i: TakeSnapshotInput): Promise<{ entry: Snaps
     const why = i.members
       .map((m) => `${m.node}: ${m.status.healthy ? "lagging or a learner" : (m.status.error ?? "unhealthy")}`)
       .join("; ");
-    throw new Error(`no healthy, in-sync voting member to snapshot (${why})`);
+    throw new OperationFailedError(
+      `no healthy, in-sync voting member to snapshot (${why}); run yagura reconcile ${i.env} to repair etcd, then snapshot again`,
+    );
   }
   const url = i.members.find((m) => m.node === pick.node)!.clientURL;
   const tmp = i.store.tempPath();

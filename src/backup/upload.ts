@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ClusterSpec } from "../cluster/spec.js";
+import { UserError } from "../cli/errors.js";
 import { s3Client, type S3Client } from "./s3.js";
 import { newestFirst, parseSnapshotName, retentionVictims, type SnapshotEntry, type SnapshotMeta } from "./store.js";
 
@@ -54,7 +55,7 @@ export function uploadOf(spec: ClusterSpec, vars: NodeJS.ProcessEnv = process.en
   if (!u) return undefined;
   const missing = [u.accessKeyIdEnv, u.secretAccessKeyEnv].filter((v) => !vars[v]);
   if (missing.length)
-    throw new Error(
+    throw new UserError(
       `reconciler.backup.upload needs the S3 credentials in ${missing.join(" and ")}: set ${missing.length > 1 ? "them" : "it"} in yagura's environment`,
     );
   const client = s3Client({

@@ -11,6 +11,7 @@ import { envPaths } from "../cluster/paths.js";
 import { knownHostsName } from "../infra/known-hosts.js";
 import { issuedHostKeys } from "../pki/host-keys.js";
 import { requireClusterSpec } from "./inventory.js";
+import { UserError } from "./errors.js";
 
 /** The files `ssh-config` writes. */
 export interface SshConfigFiles {
@@ -20,7 +21,10 @@ export interface SshConfigFiles {
 
 /** ssh_config quotes an argument with double quotes; a path holding one cannot be written. */
 function quoted(path: string): string {
-  if (/["\n]/.test(path)) throw new Error(`cannot write ${JSON.stringify(path)} into an ssh_config`);
+  if (/["\n]/.test(path))
+    throw new UserError(
+      `cannot write ${JSON.stringify(path)} into an ssh_config (it holds a quote or a newline): use a state directory without them`,
+    );
   return `"${path}"`;
 }
 

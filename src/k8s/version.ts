@@ -4,6 +4,7 @@
  */
 import { SUPPORTED_KUBERNETES } from "../inventory/schema.js";
 import { parseKubeVersion } from "../inventory/rules/syntax.js";
+import { UserError } from "../cli/errors.js";
 
 /**
  * A parsed, supported Kubernetes release. A pre-release counts as its minor for every version switch
@@ -26,7 +27,7 @@ export function kubeVersion(s: string): KubeVersion {
   const v = parseKubeVersion(s);
   const { min, max } = SUPPORTED_KUBERNETES;
   if (!v) {
-    throw new Error(
+    throw new UserError(
       `Kubernetes version ${JSON.stringify(s)} is not a release number MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]: write e.g. v1.33.5 or v1.34.0-rc.1 in cluster.kubernetesVersion`,
     );
   }
@@ -34,7 +35,7 @@ export function kubeVersion(s: string): KubeVersion {
   const below = major < min[0] || (major === min[0] && minor < min[1]);
   const above = major > max[0] || (major === max[0] && minor > max[1]);
   if (below || above) {
-    throw new Error(
+    throw new UserError(
       `Kubernetes ${major}.${minor} is not supported: yagura renders configuration for ${fmt(min)} to ${fmt(max)}; change cluster.kubernetesVersion`,
     );
   }

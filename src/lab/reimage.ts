@@ -6,6 +6,7 @@
  * the CNI config. The node keeps its namespace, address, sshd, host key (the lab's "port") and its
  * image (/opt, /usr: the runtime's packages and preloaded images).
  */
+import { OperationFailedError } from "../cli/errors.js";
 import { NODE_PATHS } from "../cluster/paths.js";
 import { shq } from "../infra/shell.js";
 import type { LabOptions } from "./context.js";
@@ -59,5 +60,7 @@ export function reimageScript(): string {
 export async function labReimage(env: string, node: string, opts: LabOptions = {}): Promise<void> {
   const r = await labExec(env, node, "sh -s", { ...opts, input: reimageScript(), timeoutMs: 120_000 });
   if (r.code !== 0 || !r.stdout.includes("reimaged"))
-    throw new Error(`lab ${env}: reimage of ${node} failed (exit ${r.code}): ${(r.stdout + r.stderr).trim()}`);
+    throw new OperationFailedError(
+      `lab ${env}: reimage of ${node} failed (exit ${r.code}): ${(r.stdout + r.stderr).trim()}; run it again, or yagura lab down and up`,
+    );
 }

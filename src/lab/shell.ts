@@ -1,4 +1,5 @@
 /** Reaching one lab node by name: over ssh (as the reconciler does) or, without ssh, by nsenter. */
+import { OperationFailedError, UserError } from "../cli/errors.js";
 import { labContext, type LabOptions } from "./context.js";
 import { tryRun, type RunResult } from "./exec.js";
 import { isOurs, PID1_NAMES } from "./procs.js";
@@ -12,7 +13,8 @@ function nodeRecord(
 ): { rec: NodeRecord; ctx: ReturnType<typeof labContext> } {
   const ctx = labContext(env, opts);
   const rec = readState(ctx.labDir)?.nodes[node];
-  if (!rec) throw new Error(`lab ${env} has no node ${node} (is it up?)`);
+  if (!rec)
+    throw new UserError(`lab ${env} has no node ${node}: name a node of its inventory, or run yagura lab up ${env}`);
   return { rec, ctx };
 }
 
@@ -26,7 +28,7 @@ export async function labExec(
   const { rec, ctx } = nodeRecord(env, node, opts);
   const bridge = readState(ctx.labDir)?.bridge?.name ?? "";
   if (!(await routedViaBridge(rec.address, bridge)))
-    throw new Error(`lab ${env}: ${rec.address} is not reached through bridge ${bridge}; run lab up`);
+    throw new UserError(`lab ${env}: ${rec.address} is not reached through bridge ${bridge}; run yagura lab up ${env}`);
   return sshExec(ctx.paths.sshKey, ctx.paths.knownHosts, rec.address, command, opts);
 }
 
@@ -41,6 +43,9 @@ export function labEnter(
   opts: LabOptions & { input?: string } = {},
 ): Promise<RunResult> {
   const { rec } = nodeRecord(env, node, opts);
-  if (!isOurs(rec.pid1, PID1_NAMES)) throw new Error(`lab ${env}: node ${node} is not running`);
+  if (!isOurs(rec.pid1, PID1_NAMES))
+    throw new OperationFailedError(
+      `lab ${env}: node ${node} is not running (its PID 1 is gone); yagura lab up ${env} boots it again`,
+    );
   return tryRun(["nsenter", "-t", String(rec.pid1), "-a", "--", ...argv], { input: opts.input });
 }

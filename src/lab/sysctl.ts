@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RefusedError } from "../cli/errors.js";
 import { withLock } from "./lock.js";
 import { stateFile } from "./state.js";
 
@@ -50,7 +51,9 @@ function locked<T>(fn: (reg: Registry | undefined, save: (r: Registry | undefine
     },
     10_000,
     (pid) => {
-      throw new Error(`the lab's sysctl record is locked by pid ${pid}`);
+      throw new RefusedError(
+        `the lab's sysctl record has been locked by pid ${pid} for 10 s (another lab command); run this again once it ends`,
+      );
     },
   );
 }

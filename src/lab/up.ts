@@ -7,7 +7,7 @@ import { ensureHostKeys } from "../pki/host-keys.js";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterSpec } from "../cluster/spec.js";
-import { OperationFailedError, UserError } from "../cli/errors.js";
+import { OperationFailedError, RefusedError, UserError } from "../cli/errors.js";
 import { ensureGroupDirs } from "./cgroup.js";
 import { labContext, type LabContext, type LabOptions } from "./context.js";
 import { removeNodes, teardown, withLabLock } from "./down.js";
@@ -159,11 +159,16 @@ async function bringUp(
     },
     30_000,
     (pid) => {
-      throw new Error(`another lab (pid ${pid}) holds the machine's lab network lock`);
+      throw new RefusedError(
+        `another lab command (pid ${pid}) has held the machine's lab network lock for 30 s; run this again once it ends`,
+      );
     },
   );
   const left = [...(await removeNodes(ctx, state, stale)), ...(await removeNodes(ctx, state, reboot, true))];
-  if (left.length > 0) throw new Error(`could not clear stopped or stale nodes:\n  ${left.join("\n  ")}`);
+  if (left.length > 0)
+    throw new OperationFailedError(
+      `could not clear stopped or stale nodes (run lab up again; yagura lab down ${ctx.env} removes everything):\n  ${left.join("\n  ")}`,
+    );
   writeScripts(ctx);
   const operatorPublicKey = await ensureOperatorKey(ctx.paths.sshKey, `yagura-lab-${ctx.env}`);
   let pauseImage: string | undefined;

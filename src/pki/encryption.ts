@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { link, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureDir, writeFileAtomic } from "./files.js";
+import { UserError } from "../cli/errors.js";
 
 /** File name of the key inside the PKI directory. */
 export const ENCRYPTION_KEY_FILE = "secrets-encryption.json";
@@ -24,11 +25,11 @@ function parse(text: string, path: string): StoredEncryptionKey {
   try {
     v = JSON.parse(text) as Partial<StoredEncryptionKey>;
   } catch {
-    throw new Error(`${path} is not JSON: restore it from a backup of the environment's state (never delete it)`);
+    throw new UserError(`${path} is not JSON: restore it from a backup of the environment's state (never delete it)`);
   }
   const bytes = typeof v.secret === "string" ? Buffer.from(v.secret, "base64").length : 0;
   if (v.provider !== "secretbox" || typeof v.name !== "string" || !/^[a-z0-9-]{1,40}$/.test(v.name) || bytes !== 32) {
-    throw new Error(
+    throw new UserError(
       `${path} does not hold a secretbox key (provider, name, 32-byte base64 secret): restore it from a backup of the environment's state; a new key would make every stored Secret unreadable`,
     );
   }

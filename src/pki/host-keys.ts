@@ -21,6 +21,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { UserError } from "../cli/errors.js";
 
 /** One node's host key pair. */
 export interface HostKey {
@@ -119,7 +120,7 @@ export function readHostKey(pkiDir: string, node: string): HostKey | undefined {
   try {
     return { privateKey, publicKey: publicKeyOf(privateKey, node) };
   } catch (err) {
-    throw new Error(`${f.key}: ${(err as Error).message}; restore it from a backup of the environment's state`);
+    throw new UserError(`${f.key}: ${(err as Error).message}; restore it from a backup of the environment's state`);
   }
 }
 

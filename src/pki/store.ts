@@ -21,6 +21,7 @@ import {
   type SigningCA,
   type Usage,
 } from "./x509.js";
+import { UserError } from "../cli/errors.js";
 
 /** The separate trust domains: a certificate from one never authenticates in another. */
 export const CA_KINDS = ["etcd-peer", "etcd-client", "kubernetes", "front-proxy"] as const;
@@ -128,7 +129,7 @@ export function openPki(dir: string): Pki {
       return { cert: new x509.X509Certificate(certPem), certPem, key: await importPrivateKey(keyPem) };
     }
     if (certPem || keyPem) {
-      throw new Error(
+      throw new UserError(
         `${name}: only one of ${crt(name)} and ${key(name)} exists; restore the other or remove both to create a new CA`,
       );
     }

@@ -13,6 +13,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { envPaths } from "../cluster/paths.js";
+import { OperationFailedError } from "../cli/errors.js";
 import { PROJECT_DIR } from "../infra/stack-outputs.js";
 import type { WithPki } from "../state/types.js";
 // The stacks read the lent directory for this one environment (stacks/host-keys.ts).
@@ -77,11 +78,15 @@ export function runCommand(argv: readonly string[], cwd: string, extra: ExecEnv 
     let out = "";
     child.stdout.on("data", (b: Buffer) => (out += b.toString()));
     child.stderr.on("data", (b: Buffer) => (out += b.toString()));
-    child.on("error", (e) => reject(new Error(`${argv.join(" ")}: ${e.message}`)));
+    child.on("error", (e) => reject(new OperationFailedError(`${argv.join(" ")}: ${e.message}`)));
     child.on("close", (code) =>
       code === 0
         ? resolve(out)
-        : reject(new Error(`${argv.join(" ")} exited ${code}: ${out.trim().split("\n").slice(-5).join(" | ")}`)),
+        : reject(
+            new OperationFailedError(
+              `${argv.join(" ")} exited ${code}: ${out.trim().split("\n").slice(-5).join(" | ")}`,
+            ),
+          ),
     );
   });
 }

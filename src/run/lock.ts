@@ -92,7 +92,7 @@ function withGuard<T>(path: string, fn: () => T): T {
       } catch {
         /* raced with its owner */
       }
-      if (i > 2000) throw new Error(`${guard} stays locked; remove it if no yagura runs`);
+      if (i > 2000) throw new RefusedError(`${guard} stays locked; remove it if no yagura runs`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     }
   }

@@ -5,6 +5,7 @@
 import type { ClusterSpec } from "../../cluster/spec.js";
 import type { KubeObject } from "../../infra/kube-types.js";
 import { renderTemplate } from "../../templates/render.js";
+import { UserError } from "../../cli/errors.js";
 
 /** An application credential for cloud.conf. The secret is never logged or printed. */
 export interface CloudCredential {
@@ -29,9 +30,9 @@ export interface CloudConfView {
 /** The cloud.conf view model; throws saying what to set when the inventory lacks a cloud or auth URL. */
 export function cloudConfView(spec: ClusterSpec, credential: CloudCredential): CloudConfView {
   const os = spec.inventory.openstack;
-  if (!os) throw new Error("cloud.conf needs an openstack section in the inventory");
+  if (!os) throw new UserError("cloud.conf needs an openstack section in the inventory");
   if (!os.authUrl) {
-    throw new Error(
+    throw new UserError(
       "cloud.conf needs the Keystone endpoint: set openstack.authUrl (e.g. https://keystone.example.com:5000/v3)",
     );
   }

@@ -13,6 +13,7 @@ import { cloudConfigSecret, type CloudCredential } from "./cloud.js";
 import { dnsObjects } from "./dns.js";
 import { keystoneObjects } from "./keystone.js";
 import { cinderStorageClasses, nfsStorageClass, placeCinderNodePlugin } from "./storage.js";
+import { UserError } from "../../cli/errors.js";
 
 export type { CloudCredential } from "./cloud.js";
 
@@ -31,7 +32,7 @@ function renderedFor(spec: ClusterSpec, name: AddonName, credential: CloudCreden
     case "openstack-cloud-controller-manager":
     case "cinder-csi": {
       if (!credential) {
-        throw new Error(
+        throw new UserError(
           `${name} needs an application credential for cloud.conf: deploy the stack (output cloud_controller_manager_credential or cinder_csi_credential) or set addons.cloudCredentialFile`,
         );
       }

@@ -9,6 +9,7 @@ import { renderTemplate } from "../../templates/render.js";
 import { K8S_CERT } from "../certs.js";
 import { certPaths, K8S } from "../layout.js";
 import { APISERVER_PORT, componentService, type ComponentRendering, type RenderContext } from "./context.js";
+import { UserError } from "../../cli/errors.js";
 
 /** Where the Keystone auth webhook (k8s-keystone-auth, hostNetwork on control-plane nodes) answers. */
 export const KEYSTONE_WEBHOOK_URL = "https://127.0.0.1:8443/webhook";
@@ -87,7 +88,7 @@ export function checkEncryptionKey(e: EncryptionView): void {
   const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(e.secret) ? Buffer.from(e.secret, "base64").length : -1;
   const ok = e.provider === "secretbox" ? [32] : [16, 24, 32];
   if (!ok.includes(bytes)) {
-    throw new Error(
+    throw new UserError(
       `encryption key ${JSON.stringify(e.keyName)} for ${e.provider} must be base64 of ${ok.join(", ")} bytes (it decodes to ${bytes < 0 ? "nothing: not base64" : `${bytes} bytes`})`,
     );
   }

@@ -6,6 +6,7 @@ import { K8S, kubeconfigPath } from "../layout.js";
 import { atLeast, type KubeVersion } from "../version.js";
 import { componentService, type ComponentRendering, type RenderContext } from "./context.js";
 import { kubeconfigFile } from "./kubeconfig.js";
+import { UserError } from "../../cli/errors.js";
 
 /** The view model of templates/k8s/kube-proxy-config.yaml.hbs. */
 export interface KubeProxyConfigView {
@@ -26,7 +27,7 @@ export interface KubeProxyConfigView {
 export function proxyFeatureGates(mode: KubeProxyConfigView["mode"], v: KubeVersion): Record<string, boolean> {
   if (mode !== "nftables") return {};
   if (!atLeast(v, 29)) {
-    throw new Error(
+    throw new UserError(
       `cluster.kubeProxyMode nftables needs Kubernetes 1.29 or later (this cluster runs ${v.text}): use iptables or ipvs, or upgrade`,
     );
   }

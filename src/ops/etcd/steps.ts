@@ -1,5 +1,6 @@
 /** The etcd steps the ops are made of; each checks before it acts, so re-running one is harmless. */
 import { posix } from "node:path";
+import { OperationFailedError } from "../../cli/errors.js";
 import { shq } from "../../infra/shell.js";
 import type { EtcdAdmin } from "../../infra/types.js";
 import { fingerprintPath } from "../../supervisor/fingerprint.js";
@@ -83,7 +84,8 @@ export async function pollUntil(
     } catch (err) {
       last = (err as Error).message;
     }
-    if (ctx.now().getTime() >= deadline) throw new Error(`${what}: not reached within ${timeoutMs / 1000} s (${last})`);
+    if (ctx.now().getTime() >= deadline)
+      throw new OperationFailedError(`${what}: not reached within ${timeoutMs / 1000} s (${last})`);
     await ctx.sleep(500);
   }
 }
