@@ -4,16 +4,13 @@
  */
 import type { Command } from "commander";
 import { etcdConditions, nodeConditions, type ClusterStatus, type Condition } from "../cluster/status.js";
-import { HOST_KEY_MISMATCH, observe } from "../observe/index.js";
-import { expectedFingerprints } from "../ops/etcd/desired.js";
+import type { observe } from "../observe/index.js";
 import { kubeConditions } from "../observe/kube-conditions.js";
-import { bootTaintKey } from "../decide/k8s-node-objects.js";
 import { parseDuration } from "../inventory/rules/syntax.js";
-import { parseAddr } from "../run/metrics.js";
-import { watchEnvironment, type Reload } from "../run/watch.js";
-import { reconcileLoop, type LoopEvent } from "../run/loop.js";
-import { session } from "../run/session.js";
-import { holdEnvironment, STATE_HELP, stateFromFlags, withStateOptions, type StateFlags } from "../state/cli.js";
+import type { Reload } from "../run/watch.js";
+import type { LoopEvent } from "../run/loop.js";
+import type { session } from "../run/session.js";
+import { STATE_HELP, withStateOptions, type StateFlags } from "../state/flags.js";
 import type { WithPki } from "../state/types.js";
 import { OperationFailedError, RefusedError, UserError } from "./errors.js";
 import { anyDriftFlag, driftFlagsOf } from "./drift.js";
@@ -59,6 +56,8 @@ export async function withObservation(
   scope: "etcd" | "all" = "all",
   withPki?: WithPki,
 ): Promise<void> {
+  // The SSH, etcd and Kubernetes clients load when a command observes, not with every command.
+  const [{ session }, { observe }] = await Promise.all([import("../run/session.js"), import("../observe/index.js")]);
   const io = session(s, { inventoryFile: s.file, scope, ...(withPki ? { withPki } : {}) });
   const m = await io.prepare(new Date());
   const pass = io.open(m);
@@ -83,11 +82,14 @@ interface ReconcileFlags extends StateFlags {
 }
 
 /** Parses the --watch flags before anything runs, so a typo fails before the lock is taken. */
-function watchFlags(o: ReconcileFlags): { intervalMs?: number; metricsAddr?: string; drift: DriftFlags } {
+async function watchFlags(
+  o: ReconcileFlags,
+): Promise<{ intervalMs?: number; metricsAddr?: string; drift: DriftFlags }> {
   const intervalMs = o.interval === undefined ? undefined : parseDuration(o.interval);
   if (intervalMs === 0 || (o.interval !== undefined && intervalMs === undefined))
     throw new UserError(`--interval must be a duration such as 30s or 5m, not ${JSON.stringify(o.interval)}`);
   if (o.metricsAddr !== undefined) {
+    const { parseAddr } = await import("../run/metrics.js");
     try {
       parseAddr(o.metricsAddr);
     } catch (err) {
@@ -111,7 +113,8 @@ function reloadSpec(file: string, stackOutputs?: string): Reload<Spec> {
  * Names the nodes the last pass could not observe. A node that presented a host key yagura neither
  * issued nor pinned is not merely down: the run is refused (exit 4), so a timer or a person notices.
  */
-function refuseImpostors(status: ClusterStatus | undefined): void {
+async function refuseImpostors(status: ClusterStatus | undefined): Promise<void> {
+  const { HOST_KEY_MISMATCH } = await import("../observe/index.js");
   const down = Object.values(status?.nodes ?? {}).filter((n) => !n.reachable);
   for (const n of down) console.log(`warning: ${n.name} was not observed: ${n.error ?? "unreachable"}`);
   const impostors = down.filter((n) => n.error?.startsWith(HOST_KEY_MISMATCH));
@@ -150,9 +153,14 @@ export function registerReconcileCommands(program: Command): void {
     )
     .action(async (env: string, o: ReconcileFlags) => {
       const s = spec(env);
-      const watch = o.watch ? watchFlags(o) : undefined;
+      const watch = o.watch ? await watchFlags(o) : undefined;
       if (!o.watch && (o.interval !== undefined || o.metricsAddr !== undefined || anyDriftFlag(o)))
         throw new UserError("--interval, --metrics-addr and the drift flags only apply with --watch");
+      const [{ holdEnvironment, stateFromFlags }, { session }, { reconcileLoop }] = await Promise.all([
+        import("../state/cli.js"),
+        import("../run/session.js"),
+        import("../run/loop.js"),
+      ]);
       const backend = stateFromFlags(s.env, o);
       const shared = backend.describe !== "local";
       const held = await holdEnvironment(backend, {
@@ -165,6 +173,7 @@ export function registerReconcileCommands(program: Command): void {
         const { records, withPki } = held.current();
         const io = session(s, { inventoryFile: s.file, scope: scopeOf(o.scope), withPki });
         if (watch) {
+          const { watchEnvironment } = await import("../run/watch.js");
           await watchEnvironment(s, held.current(), records, {
             ...watch,
             withPki,
@@ -189,7 +198,7 @@ export function registerReconcileCommands(program: Command): void {
           { scope: scopeOf(o.scope), maxPasses: intOf("--max-passes", o.maxPasses, 30) },
         );
         if (r.outcome === "completed") console.log(`completed after ${r.passes} pass(es), ${r.opsRun} op(s)`);
-        refuseImpostors(r.status);
+        await refuseImpostors(r.status);
         if (r.outcome === "completed") return;
         if (r.outcome === "stuck") throw new RefusedError(`${r.phase}: ${r.message}`);
         throw new OperationFailedError(`${r.phase}: ${r.message}`);
@@ -210,6 +219,11 @@ export function registerReconcileCommands(program: Command): void {
         STATE_HELP,
     )
     .action(async (env: string, o: StateFlags & { json?: boolean }) => {
+      const [{ stateFromFlags }, { expectedFingerprints }, { bootTaintKey }] = await Promise.all([
+        import("../state/cli.js"),
+        import("../ops/etcd/desired.js"),
+        import("../decide/k8s-node-objects.js"),
+      ]);
       const s = spec(env);
       const backend = stateFromFlags(s.env, o);
       await withObservation(
@@ -252,6 +266,7 @@ export function registerReconcileCommands(program: Command): void {
         STATE_HELP,
     )
     .action(async (env: string, o: StateFlags & { limit?: string; json?: boolean }) => {
+      const { stateFromFlags } = await import("../state/cli.js");
       const s = spec(env);
       const backend = stateFromFlags(s.env, o);
       const all = await backend.readRecords().finally(() => backend.close());
