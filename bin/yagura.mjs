@@ -1,6 +1,27 @@
 #!/usr/bin/env node
-// The yagura command. Runs the TypeScript sources directly through tsx's loader.
-import { register } from "tsx/esm/api";
+// The yagura command. Runs the JavaScript build of src/ in dist/yagura (scripts/build.mjs, run by
+// scripts/install.sh); stack traces name the .ts lines through the build's source maps. In a
+// checkout whose sources changed since the last build, the build is made again first (about a second),
+// so an edit takes effect as it did when the sources ran directly.
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { build, OUT_DIR, staleReason } from "../scripts/build.mjs";
 
-register();
-await import("../src/cli/main.ts");
+process.setSourceMapsEnabled(true);
+const stale = staleReason();
+if (stale !== undefined) {
+  // Said only to a person: scripts and tests read stderr for yagura's own messages.
+  if (process.stderr.isTTY) process.stderr.write(`yagura: ${stale}; building (node scripts/build.mjs)\n`);
+  try {
+    await build({ quiet: true });
+  } catch (err) {
+    const missing = err?.code === "ERR_MODULE_NOT_FOUND";
+    process.stderr.write(
+      missing
+        ? "yagura: the build needs esbuild, a dev dependency: run `npm install`, then `node scripts/build.mjs`\n"
+        : "yagura: the build failed (above); fix the sources, then run `node scripts/build.mjs`\n",
+    );
+    process.exit(1);
+  }
+}
+await import(pathToFileURL(join(OUT_DIR, "main.js")).href);

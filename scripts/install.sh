@@ -20,3 +20,6 @@ echo "installing npm dependencies"
 # npm ci refuses a lockfile that lacks other platforms' optional packages (which a registry
 # mirror may not carry); npm install honours the lockfile and skips what it cannot fetch.
 npm install --no-audit --no-fund
+# The CLI runs from a JavaScript build of src/ (bin/yagura.mjs rebuilds it when a source changes).
+echo "building the CLI"
+node scripts/build.mjs

@@ -2,13 +2,21 @@
  * The yagura command line: thin commands over the inventory, the lab, the planner and the loop.
  * Every command has --help with an example; errors map to the exit codes in errors.ts.
  */
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { describeError, EXIT } from "./errors.js";
 import { requireSpec, showInventory, summarize } from "./inventory.js";
 import { registerExtraCommands } from "./commands.js";
 
+/** The version in package.json (read at run time: the sources and the build find it alike). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
+    .version;
+}
+
 export function buildProgram(): Command {
   const program = new Command("yagura")
+    .version(version(), "-V, --version", "print the version and exit")
     .description(
       "Kubernetes on OpenStack. CDKTF stacks create the nodes (cdktf deploy <env>); " +
         "yagura bootstraps and repairs the cluster over SSH, etcd and the Kubernetes API.\n\n" +
