@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(etcd-server etcd-client openssh-server openssh-client runit iproute2 iputils-ping openssl
       containerd runc containernetworking-plugins iptables gcc libc6-dev xz-utils
-      prometheus systemd)   # promtool checks the alert rules; systemd-analyze checks the watch's unit
+      prometheus systemd    # promtool checks the alert rules; systemd-analyze checks the watch's unit
+      zsh)                  # the zsh completion script is tested in a real zsh
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
