@@ -17,7 +17,7 @@ import { requireSpec } from "./inventory.js";
 /** Flags of `service unit`. */
 interface UnitFlags {
   output?: string;
-  envFile?: string;
+  environmentFile?: string;
   user: string;
   stateDir: string;
   exec?: string;
@@ -103,7 +103,7 @@ export function registerServiceCommands(program: Command): void {
     .description("print (or write with --output) a hardened systemd unit that runs reconcile ENV --watch")
     .argument("<env>", "environment name or inventory file")
     .option("-o, --output <path>", "write the unit to this file, or into this directory as yagura-ENV.service")
-    .option("--env-file <file>", "environment file with YAGURA_STATE_KEY and credentials (default /etc/yagura/ENV.env)")
+    .option("--environment-file <file>", "file with YAGURA_STATE_KEY and credentials (default /etc/yagura/ENV.env)")
     .option("--user <name>", "account the watch runs as (root: no User= line)", "yagura")
     .option(
       "--state-dir <dir>",
@@ -126,7 +126,7 @@ export function registerServiceCommands(program: Command): void {
         "  yagura service unit prod                                   # print the unit\n" +
         "  yagura service unit prod -o /etc/systemd/system && systemctl daemon-reload && systemctl enable --now yagura-prod.service\n" +
         "  yagura service unit prod --state etcd://10.0.0.5:2379 --state-ca /etc/yagura/ca.crt \\\n" +
-        "    --state-cert /etc/yagura/me.crt --state-key /etc/yagura/me.key --env-file /etc/yagura/prod.env\n\n" +
+        "    --state-cert /etc/yagura/me.crt --state-key /etc/yagura/me.key --environment-file /etc/yagura/prod.env\n\n" +
         "The unit restarts the watch on failure (30 s apart, at most 5 starts an hour; not after exit 1 or 2),\n" +
         "keeps the state in a 0700 StateDirectory, reads YAGURA_STATE_KEY from the environment file, and\n" +
         "runs sandboxed (NoNewPrivileges, ProtectSystem=strict, ProtectHome, PrivateTmp, no capabilities).\n" +
@@ -135,7 +135,7 @@ export function registerServiceCommands(program: Command): void {
     .action(async (env: string, o: UnitFlags) => {
       const { renderWatchUnit, runtimePathProblem, watchUnitName } = await import("../run/service-unit.js");
       const spec = requireSpec(env, program.opts().inventoryDir);
-      const envFile = resolve(o.envFile ?? `/etc/yagura/${spec.env}.env`);
+      const envFile = resolve(o.environmentFile ?? `/etc/yagura/${spec.env}.env`);
       const { args, readPaths, etcdState } = await watchArgs(o);
       const exec = o.exec ? [resolve(o.exec)] : [process.execPath, join(PROJECT_DIR, "bin", "yagura.mjs")];
       const stackOutputs = program.opts().stackOutputs as string | undefined;

@@ -83,7 +83,7 @@ export function renderWatchUnit(o: WatchUnitOptions): string {
     throw new Error(`--user ${JSON.stringify(user)} is not a system account name (lower case, digits, _ and -)`);
   for (const [what, p] of [
     ["--state-dir", stateDir],
-    ["--env-file", o.environmentFile],
+    ["--environment-file", o.environmentFile],
     ...(o.readWritePaths ?? []).map((p) => ["read-write path", p] as const),
   ] as const) {
     const problem = directivePathProblem(what, p);

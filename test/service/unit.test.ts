@@ -148,7 +148,7 @@ describe("the reconcile --watch unit", () => {
     expect(() => renderWatchUnit({ ...base, stateDir: "/srv/my state" })).toThrow(
       /--state-dir "\/srv\/my state" must be/,
     );
-    expect(() => renderWatchUnit({ ...base, environmentFile: "/etc/yagura/%n.env" })).toThrow(/--env-file/);
+    expect(() => renderWatchUnit({ ...base, environmentFile: "/etc/yagura/%n.env" })).toThrow(/--environment-file/);
     expect(() => renderWatchUnit({ ...base, stateDir: "/var/lib/../etc" })).toThrow(/--state-dir/);
     expect(() => renderWatchUnit({ ...base, user: "Bad User" })).toThrow(/--user/);
     expect(() => renderWatchUnit({ ...base, exec: ['/opt/ya"gura'] })).toThrow(/systemd cannot run/);
