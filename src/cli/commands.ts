@@ -13,6 +13,7 @@ import { registerRebuildCommands } from "./rebuild.js";
 import { registerKubeconfigCommand } from "./kubeconfig.js";
 import { registerRenderCommand } from "./render.js";
 import { registerSshConfigCommand } from "./ssh-config.js";
+import { registerServiceCommands } from "./service.js";
 import { registerCompletionCommand } from "./completion.js";
 
 /** Each domain adds its commands here, keeping main.ts small. */
@@ -25,5 +26,6 @@ export function registerExtraCommands(program: Command): void {
   registerKubeconfigCommand(program);
   registerRenderCommand(program);
   registerSshConfigCommand(program);
+  registerServiceCommands(program);
   registerCompletionCommand(program);
 }
