@@ -5,7 +5,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { LineCounter, parseDocument, isCollection, isMap, isNode, isScalar, type Document } from "yaml";
-import { inventorySchema, type Inventory } from "./schema.js";
+import { artifactSource, inventorySchema, type Inventory } from "./schema.js";
 import { formatPath, type Problem } from "./problem.js";
 import { runRules } from "./rules/index.js";
 
@@ -122,11 +122,17 @@ export function parseInventory(text: string, file: string): LoadResult {
     }
     return { ok: false, problems: byPosition(problems), file, env };
   }
-  for (const f of runRules(parsed.data)) {
+  // The source the section implies is written in, so every reader and `inventory show` see one answer.
+  const a = parsed.data.artifacts;
+  const inventory = {
+    ...parsed.data,
+    artifacts: { ...a, source: artifactSource(a, parsed.data.cluster.kubernetesVersion) },
+  };
+  for (const f of runRules(inventory)) {
     problems.push({ file, ...locate(f.path), path: formatPath(f.path), message: f.message });
   }
   if (problems.length > 0) return { ok: false, problems: byPosition(problems), file, env };
-  return { ok: true, inventory: parsed.data, file, env, locate };
+  return { ok: true, inventory, file, env, locate };
 }
 
 /** Problems in file order, so a reader can work down the file; ties keep the rules' order. */

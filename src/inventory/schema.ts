@@ -9,8 +9,10 @@ import { addonBundleSchema, addonsSchema, ADDON_BUNDLES } from "./schema-addons.
 import { duration, reconcilerSchema } from "./schema-reconciler.js";
 import { runtimeSchema } from "./schema-runtime.js";
 import { networkingSchema } from "./schema-networking.js";
+import { artifactsSchema } from "./schema-artifacts.js";
 
 export { addonBundleSchema, ADDON_BUNDLES } from "./schema-addons.js";
+export { artifactSource, DEFAULT_RELEASE_URL, type ArtifactSource, type Artifacts } from "./schema-artifacts.js";
 
 /** Kubernetes versions yagura renders configuration for (inclusive, minor versions). */
 export const SUPPORTED_KUBERNETES = { min: [1, 24], max: [1, 37] } as const;
@@ -87,13 +89,6 @@ export const staticNodeSchema = z
     rack: z.string().optional(),
     /** Changing it makes `yagura apply` rebuild the node (lab nodes: reimaged; its address is kept). */
     rebuildToken: z.string().default(""),
-  })
-  .strict();
-
-const artifactSchema = z
-  .object({
-    version: z.string(),
-    sha256: z.string(),
   })
   .strict();
 
@@ -228,20 +223,7 @@ export const inventorySchema = z
       })
       .strict()
       .default({}),
-    artifacts: z
-      .object({
-        /** image: already on the node image; local: copied from a directory; mirror: downloaded by the node. */
-        source: z.enum(["image", "local", "mirror"]).default("local"),
-        /** For source local (YAGURA_KUBE_BIN_DIR overrides it). */
-        localDir: z.string().optional(),
-        /** For source mirror: base URL; the node fetches <mirror>/<version>/<name>. */
-        mirrorUrl: z.string().optional(),
-        /** Where binaries live on the node. */
-        installDir: z.string().default("/opt/yagura/bin"),
-        binaries: z.record(z.string(), artifactSchema).default({}),
-      })
-      .strict()
-      .default({}),
+    artifacts: artifactsSchema,
     addons: addonsSchema,
     runtime: runtimeSchema,
     ssh: z

@@ -1,10 +1,13 @@
 /**
  * Where each Kubernetes binary comes from and how a node proves it has the right one. Pure: the
- * environment is passed in, and the check is a POSIX sh command the caller runs over SSH.
+ * environment and the published release checksums are passed in, and the check is a POSIX sh
+ * command the caller runs over SSH.
  */
 import { posix } from "node:path";
 import { shq } from "../infra/shell.js";
-import { COMPONENT_BINARIES, type Inventory } from "../inventory/schema.js";
+import { parseDuration } from "../inventory/rules/syntax.js";
+import { artifactSource, COMPONENT_BINARIES, DEFAULT_RELEASE_URL, type Inventory } from "../inventory/schema.js";
+import { releaseFile } from "./release.js";
 
 /** One of the binaries yagura installs. */
 export type Component = (typeof COMPONENT_BINARIES)[number];
@@ -13,7 +16,30 @@ export type Component = (typeof COMPONENT_BINARIES)[number];
 export type ArtifactOrigin =
   | { readonly kind: "image" }
   | { readonly kind: "local"; readonly path: string; readonly via: "YAGURA_KUBE_BIN_DIR" | "artifacts.localDir" }
-  | { readonly kind: "mirror"; readonly url: string };
+  | { readonly kind: "mirror"; readonly url: string }
+  | ReleaseOrigin;
+
+/** Downloaded here from the release layout into the cache, checked, then copied over SSH. */
+export interface ReleaseOrigin {
+  readonly kind: "release";
+  readonly url: string;
+  readonly cachePath: string;
+  /** Where the expected sha256 comes from: the pin's setting, or the published checksum's URL. */
+  readonly checksumFrom: string;
+  /** True when the inventory pins the sha256 (then the published checksum is not read). */
+  readonly pinned: boolean;
+  /** How long the download may go without a byte (artifacts.downloadTimeout). */
+  readonly idleTimeoutMs: number;
+}
+
+/** What planning a release needs besides the inventory: its version, the cache, the published checksums. */
+export interface ReleaseContext {
+  /** cluster.kubernetesVersion. */
+  readonly version: string;
+  readonly cacheDir: string;
+  /** The checksums published beside the binaries the inventory does not pin. */
+  readonly published: Partial<Record<Component, string>>;
+}
 
 /** One binary: its place on the node, its expected checksum and its origin. */
 export interface ArtifactPlan {
@@ -27,6 +53,8 @@ export interface ArtifactPlan {
 /** The environment variables artifact planning reads (passed in so planning stays pure). */
 export interface ArtifactEnv {
   readonly YAGURA_KUBE_BIN_DIR?: string;
+  /** Where release downloads are kept (release-download.ts). */
+  readonly YAGURA_CACHE_DIR?: string;
 }
 
 /** Plans for every binary, or the problems that prevent planning them (all at once). */
@@ -34,20 +62,29 @@ export type ArtifactPlanResult =
   | { readonly ok: true; readonly plans: readonly ArtifactPlan[] }
   | { readonly ok: false; readonly problems: readonly string[] };
 
-/** Plans every component binary from the inventory's artifacts section. */
-export function planArtifacts(a: Inventory["artifacts"], env: ArtifactEnv): ArtifactPlanResult {
+/** Plans every component binary from the inventory's artifacts section (a release also needs `release`). */
+export function planArtifacts(
+  a: Inventory["artifacts"],
+  env: ArtifactEnv,
+  release?: ReleaseContext,
+): ArtifactPlanResult {
   const problems: string[] = [];
   const plans: ArtifactPlan[] = [];
+  const source = artifactSource(a);
   const envDir =
     env.YAGURA_KUBE_BIN_DIR !== undefined && env.YAGURA_KUBE_BIN_DIR !== "" ? env.YAGURA_KUBE_BIN_DIR : undefined;
   const localDir = envDir ?? a.localDir;
-  if (a.source === "local" && localDir === undefined) {
+  if (source === "local" && localDir === undefined) {
     problems.push(
       "artifacts.source is local but neither YAGURA_KUBE_BIN_DIR nor artifacts.localDir names the directory holding the binaries",
     );
   }
-  if (a.source === "mirror" && a.mirrorUrl === undefined) {
+  if (source === "mirror" && a.mirrorUrl === undefined) {
     problems.push("artifacts.source is mirror but artifacts.mirrorUrl is not set");
+  }
+  if (source === "release") {
+    if (release) return planRelease(a, release);
+    problems.push("artifacts.source is release but the release was not resolved (a bug in yagura)");
   }
   for (const name of COMPONENT_BINARIES) {
     const b = a.binaries[name];
@@ -60,8 +97,8 @@ export function planArtifacts(a: Inventory["artifacts"], env: ArtifactEnv): Arti
       continue;
     }
     let origin: ArtifactOrigin;
-    if (a.source === "image") origin = { kind: "image" };
-    else if (a.source === "local") {
+    if (source === "image") origin = { kind: "image" };
+    else if (source === "local") {
       if (localDir === undefined) continue;
       origin = {
         kind: "local",
@@ -73,6 +110,38 @@ export function planArtifacts(a: Inventory["artifacts"], env: ArtifactEnv): Arti
       origin = { kind: "mirror", url: `${a.mirrorUrl.replace(/\/+$/, "")}/${b.version}/${name}` };
     }
     plans.push({ name, version: b.version, sha256: b.sha256, nodePath: posix.join(a.installDir, name), origin });
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, plans };
+}
+
+/** Every binary from the release layout, checked against its pin, else against its published sha256. */
+function planRelease(a: Inventory["artifacts"], r: ReleaseContext): ArtifactPlanResult {
+  const problems: string[] = [];
+  const plans: ArtifactPlan[] = [];
+  const idleTimeoutMs = parseDuration(a.downloadTimeout) ?? 30_000;
+  for (const name of COMPONENT_BINARIES) {
+    const pin = a.binaries[name];
+    const version = pin?.version ?? r.version;
+    const f = releaseFile(a.releaseUrl ?? DEFAULT_RELEASE_URL, version, a.arch, name, r.cacheDir);
+    const sha256 = pin?.sha256 ?? r.published[name];
+    if (sha256 === undefined || !/^[0-9a-f]{64}$/.test(sha256)) {
+      problems.push(
+        pin
+          ? `artifacts.binaries.${name}.sha256 must be 64 lower-case hex digits`
+          : `no checksum for ${name}: ${f.checksumUrl} was not read; pin artifacts.binaries.${name} with its version and sha256`,
+      );
+      continue;
+    }
+    const checksumFrom = pin ? `artifacts.binaries.${name}.sha256` : f.checksumUrl;
+    const origin: ReleaseOrigin = {
+      kind: "release",
+      url: f.url,
+      cachePath: f.cachePath,
+      checksumFrom,
+      pinned: pin !== undefined,
+      idleTimeoutMs,
+    };
+    plans.push({ name, version, sha256, nodePath: posix.join(a.installDir, name), origin });
   }
   return problems.length ? { ok: false, problems } : { ok: true, plans };
 }
@@ -110,6 +179,8 @@ function remedy(plan: ArtifactPlan): string {
   if (o.kind === "image")
     return `bake ${plan.name} ${plan.version} into the node image at ${plan.nodePath}, or change artifacts.source to local or mirror`;
   if (o.kind === "local") return `put ${plan.name} ${plan.version} at ${o.path} (set by ${o.via})`;
+  if (o.kind === "release")
+    return `re-run to copy ${o.cachePath} (from ${o.url}) again, or change artifacts.releaseUrl`;
   return `publish ${plan.name} ${plan.version} at ${o.url}, or change artifacts.mirrorUrl`;
 }
 

@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { sha256FileSync } from "../infra/file-digest.js";
 import { join } from "node:path";
-import { COMPONENT_BINARIES, type Inventory } from "../inventory/schema.js";
+import { artifactSource, COMPONENT_BINARIES, type Inventory } from "../inventory/schema.js";
 import type { ArtifactEnv } from "./artifacts.js";
 
 /** The kubernetesVersion that means "what the local binaries report". */
@@ -51,7 +51,8 @@ function reportedVersion(binary: string): string | undefined {
  * local binaries answer (the Kubernetes rungs then stop with localReleaseProblem).
  */
 export function resolveLocalRelease(inv: Inventory, env: ArtifactEnv, probe = reportedVersion): Inventory {
-  if (inv.cluster.kubernetesVersion !== LOCAL_RELEASE || inv.artifacts.source !== "local") return inv;
+  if (inv.cluster.kubernetesVersion !== LOCAL_RELEASE || artifactSource(inv.artifacts, LOCAL_RELEASE) !== "local")
+    return inv;
   const dir = localBinDir(inv, env);
   if (dir === undefined || !existsSync(join(dir, "kube-apiserver"))) return inv;
   const version = probe(join(dir, "kube-apiserver"));
@@ -65,6 +66,6 @@ export function resolveLocalRelease(inv: Inventory, env: ArtifactEnv, probe = re
   return {
     ...inv,
     cluster: { ...inv.cluster, kubernetesVersion: version },
-    artifacts: { ...inv.artifacts, binaries },
+    artifacts: { ...inv.artifacts, source: "local", binaries },
   };
 }

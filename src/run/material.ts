@@ -12,10 +12,20 @@ import type { ClusterSpec } from "../cluster/spec.js";
 import { controlPlane } from "../cluster/spec.js";
 import type { KubeEndpoint } from "../infra/kube-types.js";
 import type { EtcdTls } from "../infra/types.js";
-import { planArtifacts, type ArtifactEnv, type ArtifactPlanResult, type Component } from "../k8s/artifacts.js";
+import {
+  planArtifacts,
+  type ArtifactEnv,
+  type ArtifactPlanResult,
+  type Component,
+  type ReleaseContext,
+} from "../k8s/artifacts.js";
+import { releaseFile } from "../k8s/release.js";
+import { DownloadError, publishedChecksum, releaseCacheDir } from "../k8s/release-download.js";
+import { artifactSource, COMPONENT_BINARIES, DEFAULT_RELEASE_URL } from "../inventory/schema.js";
+import { parseDuration } from "../inventory/rules/syntax.js";
 import { K8S_CERT, k8sCertPlan } from "../k8s/certs.js";
 import { LOCAL_RELEASE, localReleaseProblem } from "../k8s/local-release.js";
-import { UserError } from "../cli/errors.js";
+import { OperationFailedError, UserError } from "../cli/errors.js";
 import { buildK8sDesired, type K8sDesired } from "../k8s/desired.js";
 import { buildDesired, type Desired, type EtcdMemberPems } from "../ops/etcd/desired.js";
 import { ensureEncryptionKey, etcdAdminClient, etcdMemberCerts, issuePlan, openPki, type Pki } from "../pki/index.js";
@@ -40,6 +50,8 @@ export interface MaterialOptions {
   readonly apiEndpoint?: string;
   /** The inventory file: add-on bundle sources are relative to it; without it no add-on is prepared. */
   readonly inventoryFile?: string;
+  /** Where release downloads are kept. @default releaseCacheDir(env) */
+  readonly cacheDir?: string;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -106,7 +118,7 @@ async function prepareK8s(
     pki.ensureServiceAccountKey(),
     ensureEncryptionKey(pki.dir),
   ]);
-  const artifactPlan = planArtifacts(spec.inventory.artifacts, o.env ?? process.env);
+  const artifactPlan = planArtifacts(spec.inventory.artifacts, o.env ?? process.env, await releaseContext(spec, o));
   const desired = buildK8sDesired(spec, {
     pems: {
       certs: issued.certs,
@@ -123,6 +135,32 @@ async function prepareK8s(
     desired,
     kube: { server: desired.apiServerUrl, caPem: issued.caPems.kubernetes, certPem: a.certPem, keyPem: a.keyPem },
   };
+}
+
+/**
+ * For source release: the published checksum of every binary the inventory does not pin (read once,
+ * then kept in the cache). A release or mirror without the file is the inventory's to fix (exit 1);
+ * a server that does not answer is a failed operation (exit 3).
+ */
+async function releaseContext(spec: ClusterSpec, o: MaterialOptions): Promise<ReleaseContext | undefined> {
+  const a = spec.inventory.artifacts;
+  if (artifactSource(a) !== "release") return undefined;
+  const version = spec.inventory.cluster.kubernetesVersion;
+  const cacheDir = o.cacheDir ?? releaseCacheDir(o.env ?? process.env);
+  const idleTimeoutMs = parseDuration(a.downloadTimeout) ?? 30_000;
+  const published: Partial<Record<Component, string>> = {};
+  try {
+    for (const name of COMPONENT_BINARIES) {
+      if (a.binaries[name]) continue;
+      const f = releaseFile(a.releaseUrl ?? DEFAULT_RELEASE_URL, version, a.arch, name, cacheDir);
+      published[name] = await publishedChecksum(f, { idleTimeoutMs });
+    }
+  } catch (err) {
+    if (!(err instanceof DownloadError)) throw err;
+    if (err.reason === "not-found") throw new UserError(err.message);
+    throw new OperationFailedError(err.message);
+  }
+  return { version, cacheDir, published };
 }
 
 // Binaries are large and a watch hashes them every pass: the digest is reused while the file holds.

@@ -1,6 +1,6 @@
-/** Artifact rules: every binary pinned by version and sha256, and a source the node can reach. */
+/** Artifact rules: pins well formed and of the cluster's release, and a source the node can reach. */
 import type { Finding, Rule } from "./index.js";
-import { COMPONENT_BINARIES } from "../schema.js";
+import { artifactSource, COMPONENT_BINARIES, DEFAULT_RELEASE_URL } from "../schema.js";
 import { compareVersions, isHttpUrl, parseKubeVersion } from "./syntax.js";
 
 const KNOWN = [...COMPONENT_BINARIES, "etcd"] as readonly string[];
@@ -45,7 +45,8 @@ const binaries: Rule = (inv) => {
 const source: Rule = (inv) => {
   const a = inv.artifacts;
   const out: Finding[] = [];
-  if (a.source === "mirror") {
+  const src = artifactSource(a, inv.cluster.kubernetesVersion);
+  if (src === "mirror") {
     if (a.mirrorUrl === undefined) {
       out.push({
         path: ["artifacts", "source"],
@@ -60,6 +61,17 @@ const source: Rule = (inv) => {
         message: `source is mirror, so nodes need a version and sha256 for every binary they download; missing: ${missing.join(", ")}`,
       });
     }
+  }
+  if (a.releaseUrl !== undefined && !isHttpUrl(a.releaseUrl)) {
+    out.push({
+      path: ["artifacts", "releaseUrl"],
+      message: `releaseUrl ${JSON.stringify(a.releaseUrl)} is not an http(s) URL without credentials, query or fragment: write the base of the official layout, e.g. ${DEFAULT_RELEASE_URL} or https://mirror.example.com/kubernetes (yagura fetches <releaseUrl>/release/v<version>/bin/linux/<arch>/<name>)`,
+    });
+  } else if (a.releaseUrl !== undefined && src !== "release") {
+    out.push({
+      path: ["artifacts", "releaseUrl"],
+      message: `releaseUrl is only read by source release, but artifacts.source is ${src}: remove releaseUrl, or write source: release`,
+    });
   }
   if (a.mirrorUrl !== undefined && !isHttpUrl(a.mirrorUrl)) {
     out.push({

@@ -1,6 +1,6 @@
 /** Kubernetes rules: a supported version, a valid cluster domain and boot taint, sane reconciler timings. */
 import type { Finding, Rule } from "./index.js";
-import { SUPPORTED_KUBERNETES } from "../schema.js";
+import { artifactSource, SUPPORTED_KUBERNETES } from "../schema.js";
 import { isDnsSubdomain, labelKeyProblem, parseDuration, parseKubeVersion } from "./syntax.js";
 
 const range = `${SUPPORTED_KUBERNETES.min.join(".")}.x to ${SUPPORTED_KUBERNETES.max.join(".")}.x`;
@@ -10,7 +10,7 @@ const kubernetesVersion: Rule = (inv) => {
   const s = inv.cluster.kubernetesVersion;
   // `local`: the release of the binaries in the local directory (k8s/local-release.ts).
   if (s === "local")
-    return inv.artifacts.source === "local"
+    return artifactSource(inv.artifacts, s) === "local"
       ? []
       : [
           {

@@ -1,6 +1,7 @@
 /**
  * k8s-artifacts: puts each missing or wrong binary on the node, from where the inventory says
- * (a local file copied over SSH, or the node downloading from the mirror), then checks its sha256
+ * (a local file or a release downloaded here into the cache, copied over SSH; or the node
+ * downloading from the mirror), then checks its sha256
  * on the node again. A binary that still does not match fails the op with the message naming the
  * file, the expected checksum and the setting to change; nothing is started from it.
  */
@@ -9,6 +10,7 @@ import { posix } from "node:path";
 import { shq } from "../../infra/shell.js";
 import { artifactCheckCommand, artifactProblem, parseArtifactCheck, type ArtifactPlan } from "../../k8s/artifacts.js";
 import { createLimiter } from "../../infra/limit.js";
+import { ensureReleaseBinary } from "../../k8s/release-download.js";
 import { command, sequenceOp, type Op, type OpContext } from "../types.js";
 
 /** The binaries one node needs installed. */
@@ -51,6 +53,10 @@ export async function installArtifact(
   const o = plan.origin;
   if (o.kind === "local") {
     await ctx.shell.upload(node, plan.nodePath, await read(o.path), { mode: 0o755 });
+  } else if (o.kind === "release") {
+    // Downloaded here once for every node (and checked) before the first copy leaves.
+    await ensureReleaseBinary({ ...plan, origin: o });
+    await ctx.shell.upload(node, plan.nodePath, await read(o.cachePath), { mode: 0o755 });
   } else if (o.kind === "mirror") {
     await ctx.shell.run(node, "sh -s", {
       stdin: mirrorFetchScript(o.url, plan.nodePath),
@@ -83,7 +89,7 @@ export interface InstallArtifactsOptions {
  * once, sent to every node that needs it, and released before the next group's files pile up.
  */
 export function installOrder(targets: readonly ArtifactTarget[]): { node: string; plan: ArtifactPlan }[] {
-  const key = (p: ArtifactPlan) => (p.origin.kind === "local" ? p.origin.path : p.name);
+  const key = (p: ArtifactPlan) => hostPath(p) ?? p.name;
   const groups = new Map<string, { node: string; plan: ArtifactPlan }[]>();
   for (const t of targets)
     for (const plan of t.plans) {
@@ -91,6 +97,11 @@ export function installOrder(targets: readonly ArtifactTarget[]): { node: string
       groups.set(k, [...(groups.get(k) ?? []), { node: t.node, plan }]);
     }
   return [...groups.values()].flat();
+}
+
+/** The file on this machine a binary is copied from (local, or the release cache), if any. */
+export function hostPath(p: ArtifactPlan): string | undefined {
+  return p.origin.kind === "local" ? p.origin.path : p.origin.kind === "release" ? p.origin.cachePath : undefined;
 }
 
 /**
@@ -121,8 +132,10 @@ export function installArtifactsOp(targets: readonly ArtifactTarget[], o: Instal
     command("install-artifacts", nodes.join(","), async (ctx) => {
       const order = installOrder(targets);
       const uses = new Map<string, number>();
-      for (const { plan } of order)
-        if (plan.origin.kind === "local") uses.set(plan.origin.path, (uses.get(plan.origin.path) ?? 0) + 1);
+      for (const { plan } of order) {
+        const p = hostPath(plan);
+        if (p !== undefined) uses.set(p, (uses.get(p) ?? 0) + 1);
+      }
       const read = sharedReader(uses, o.readFile);
       const slot = createLimiter(o.concurrency ?? ARTIFACT_UPLOADS_AT_ONCE);
       const results = await Promise.allSettled(
