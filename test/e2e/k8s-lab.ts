@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import type { KubeEndpoint } from "../../src/infra/kube-types.js";
 import { parseKubeVersion } from "../../src/inventory/rules/syntax.js";
 import { COMPONENT_BINARIES, type Taint } from "../../src/inventory/schema.js";
-import { e2eSkipReason } from "./helpers.js";
+import { e2eSkipReason } from "../support/lab-cli.js";
 
 /** One lab node of the test. */
 export interface K8sLabNode {

@@ -4,17 +4,16 @@
  * inventory the tests rewrite, an etcd writer that records every acknowledged put so none can go
  * missing unnoticed, and the readers of an apply's output both files check.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { envPaths } from "../../src/cluster/paths.js";
 import { clusterSpec } from "../../src/cluster/spec.js";
-import { createEtcdAdmin } from "../../src/infra/etcd.js";
 import { loadInventory } from "../../src/inventory/load.js";
 import { COMPONENT_BINARIES } from "../../src/inventory/schema.js";
 import { labDown, labUp } from "../../src/lab/index.js";
 import { etcdctl } from "../e2e/helpers.js";
+import { etcdWriter as startEtcdWriter } from "../support/etcd-writer.js";
 
 /** One lab node of the inventory. */
 export interface RebuildNode {
@@ -120,45 +119,8 @@ export function useRebuildLab(
 }
 
 /** Puts a counter through the etcd3 client against `endpoints` until stopped; then reads every acknowledged key back. */
-export function etcdWriter(state: string, endpoints: readonly string[], env = ENV) {
-  const pki = envPaths(env, state).pkiDir;
-  const tls = {
-    ca: readFileSync(join(pki, "etcd-client-ca.crt"), "utf8"),
-    cert: readFileSync(join(pki, "etcd-admin.crt"), "utf8"),
-    key: readFileSync(join(pki, "etcd-admin.key"), "utf8"),
-  };
-  const admin = createEtcdAdmin([...endpoints], tls, { callTimeoutMs: 3000 });
-  const prefix = `rebuild/${Date.now()}/`;
-  const acked: string[] = [];
-  let failed = 0;
-  let writing = true;
-  const loop = (async () => {
-    for (let i = 0; writing; i++) {
-      const k = `${prefix}${String(i).padStart(6, "0")}`;
-      await admin.put(k, String(i)).then(
-        () => acked.push(k),
-        () => failed++,
-      );
-      await new Promise((r) => setTimeout(r, 40));
-    }
-  })();
-  return {
-    /** Stops writing and reads back every acknowledged key through `readFrom` (the members now). */
-    async stop(readFrom: readonly string[]): Promise<{ acked: number; failed: number; missing: string[] }> {
-      writing = false;
-      await loop;
-      await admin.close();
-      const reader = createEtcdAdmin([...readFrom], tls, { callTimeoutMs: 5000 });
-      const missing: string[] = [];
-      try {
-        for (const k of acked) if ((await reader.get(k)) === undefined) missing.push(k);
-      } finally {
-        await reader.close();
-      }
-      return { acked: acked.length, failed, missing };
-    },
-  };
-}
+export const etcdWriter = (state: string, endpoints: readonly string[], env = ENV) =>
+  startEtcdWriter(state, endpoints, env, "rebuild");
 
 /** `name started` (and ` learner`) per etcd member, sorted, as the member on `via` lists them. */
 export function etcdMembers(state: string, via: string, lab: RebuildLabNet = ETCD_LAB): string[] {
