@@ -59,7 +59,7 @@ export function registerEtcdCommands(program: Command): void {
       ]);
       const s = spec(env);
       await checkLabRoutes(s);
-      const io = session(s, { inventoryFile: s.file });
+      const io = session(s, { inventoryFile: s.file, scope: "etcd" });
       const m = await io.prepare(new Date());
       const pass = io.open(m);
       const cps = controlPlane(s);
@@ -164,7 +164,7 @@ export function registerEtcdCommands(program: Command): void {
       }
       say(`snapshot ${o.snapshot}: revision ${check.revision}, ${check.keys} keys, ${mib(check.size)}, verified`);
       await checkLabRoutes(s);
-      const io = session(s, { inventoryFile: s.file });
+      const io = session(s, { inventoryFile: s.file, scope: "etcd" });
       const lock = await acquireLock(io.paths.lock, { waitMs: 0 });
       let pass: ReturnType<typeof io.open> | undefined;
       const cps = controlPlane(s);

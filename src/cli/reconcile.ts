@@ -200,6 +200,13 @@ export function registerReconcileCommands(program: Command): void {
         if (r.outcome === "completed") console.log(`completed after ${r.passes} pass(es), ${r.opsRun} op(s)`);
         await refuseImpostors(r.status);
         if (r.outcome === "completed") return;
+        // Stuck because a node did not answer is a failure of the world (exit 3), not a refusal.
+        const unreached = s.nodes.filter((n) => r.status?.nodes[n.name]?.reachable === false);
+        if (r.outcome === "stuck" && unreached.length > 0)
+          throw new OperationFailedError(
+            `${r.phase}: ${r.message}; not reached: ${unreached.map((n) => `${n.name} (${n.address}): ${r.status!.nodes[n.name]!.error ?? "no answer"}`).join("; ")}. ` +
+              "Check that each is up and its sshd answers (yagura status ENV), then run reconcile again",
+          );
         if (r.outcome === "stuck") throw new RefusedError(`${r.phase}: ${r.message}`);
         throw new OperationFailedError(`${r.phase}: ${r.message}`);
       } finally {
