@@ -13,6 +13,7 @@ import { createReadStream, createWriteStream, openSync, readSync, closeSync, rmS
 import { spawnSync } from "node:child_process";
 import { Etcd3, type IOptions } from "etcd3";
 import { OperationFailedError, UserError } from "../cli/errors.js";
+import { ETCD_GRPC_OPTIONS } from "../infra/etcd.js";
 import type { EtcdEndpointStatus, EtcdTls } from "../infra/types.js";
 import { IN_SYNC_LAG } from "../observe/etcd.js";
 import type { SnapshotEntry, SnapshotMeta, SnapshotStore } from "./store.js";
@@ -58,6 +59,7 @@ export async function streamSnapshot(
 ): Promise<number> {
   const opts: IOptions = {
     hosts: [endpoint],
+    grpcOptions: ETCD_GRPC_OPTIONS,
     credentials: {
       rootCertificate: Buffer.from(tls.ca),
       certChain: Buffer.from(tls.cert),

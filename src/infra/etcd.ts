@@ -4,6 +4,7 @@
  * strings (proto-loader `longs: String`), so member ids never pass through a JS number.
  */
 import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type IMember, type IOptions } from "etcd3";
+import { ETCD_SERVER_NAME } from "../pki/etcd.js";
 import type { EtcdAdmin, EtcdEndpointStatus, EtcdMember, EtcdTls } from "./types.js";
 
 /** Timeouts of the admin client. */
@@ -51,9 +52,19 @@ function unreachable(err: unknown): boolean {
   return transport && !/etcdserver:/.test(e.message ?? "");
 }
 
+/**
+ * gRPC (grpc-js) sends the dialed host as the TLS server name, and members are dialed by IP
+ * address: Node warns (DEP0123) that RFC 6066 forbids an IP address there, and means to refuse it
+ * (nodejs/node#58533); grpc-js leaves the name to the caller (grpc/grpc-node#1919). So the client
+ * names the server ETCD_SERVER_NAME, which every serving certificate yagura issues a member carries,
+ * and verifies that name: the server holds a member certificate of this cluster's etcd-client CA.
+ */
+export const ETCD_GRPC_OPTIONS = { "grpc.ssl_target_name_override": ETCD_SERVER_NAME } as const;
+
 function clientOptions(hosts: string[], tls: EtcdTls, timeoutMs: number): IOptions {
   return {
     hosts,
+    grpcOptions: ETCD_GRPC_OPTIONS,
     credentials: {
       rootCertificate: Buffer.from(tls.ca),
       certChain: Buffer.from(tls.cert),

@@ -15,8 +15,14 @@ export interface EtcdNode {
 /** Common name and file stem of yagura's own etcd client certificate. */
 export const ETCD_ADMIN_CN = "yagura";
 
+/**
+ * The DNS name every member's serving certificate carries: yagura's clients dial members by IP
+ * address and verify this name instead (infra/etcd.ts says why).
+ */
+export const ETCD_SERVER_NAME = "localhost";
+
 function memberNames(node: EtcdNode) {
-  return { dnsNames: [node.name, "localhost"], ipAddresses: [node.address, "127.0.0.1"] };
+  return { dnsNames: [node.name, ETCD_SERVER_NAME], ipAddresses: [node.address, "127.0.0.1"] };
 }
 
 /** Peer (server+client, etcd-peer CA) and serving (server, etcd-client CA) certificates of one member. */
