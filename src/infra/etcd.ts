@@ -4,6 +4,7 @@
  * strings (proto-loader `longs: String`), so member ids never pass through a JS number.
  */
 import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type IMember, type IOptions } from "etcd3";
+import { OperationFailedError } from "../cli/errors.js";
 import { ETCD_SERVER_NAME } from "../pki/etcd.js";
 import type { EtcdAdmin, EtcdEndpointStatus, EtcdMember, EtcdTls } from "./types.js";
 
@@ -97,7 +98,10 @@ export function memberIdToDecimal(id: string): string {
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new OperationFailedError(`etcd ${what}: no answer within ${ms} ms; check that the members run`)),
+      ms,
+    );
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
