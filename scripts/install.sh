@@ -18,6 +18,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The Debian packages may start daemons on a systemd machine; the lab runs its own per node.
 echo "installing npm dependencies"
+# Native modules (ssh2's crypto binding, cpu-features) are built against the headers of the Node
+# that runs: node-gyp would otherwise take those beside npm, which belong to another Node when npm
+# came with one and `node` on PATH is another (e.g. a Node 24 from scripts/node.sh), and the modules
+# would not load (ssh2 then falls back to slower JavaScript ciphers).
+node_prefix=$(dirname "$(dirname "$(command -v node)")")
+if [ -f "$node_prefix/include/node/common.gypi" ]; then export npm_config_nodedir=$node_prefix; fi
 # npm ci refuses a lockfile that lacks other platforms' optional packages (which a registry
 # mirror may not carry); npm install honours the lockfile and skips what it cannot fetch.
 npm install --no-audit --no-fund
