@@ -5,7 +5,8 @@
 import type { Command } from "commander";
 import { etcdConditions, nodeConditions, type ClusterStatus, type Condition } from "../cluster/status.js";
 import type { observe } from "../observe/index.js";
-import { kubeConditions } from "../observe/kube-conditions.js";
+import type { NodeShell } from "../infra/types.js";
+import { kubeConditions, proxyModeConditions } from "../observe/kube-conditions.js";
 import { parseDuration } from "../inventory/rules/syntax.js";
 import type { Reload } from "../run/watch.js";
 import type { LoopEvent } from "../run/loop.js";
@@ -52,7 +53,7 @@ type Material = Awaited<ReturnType<ReturnType<typeof session>["prepare"]>>;
  */
 export async function withObservation(
   s: Spec,
-  use: (status: Awaited<ReturnType<typeof observe>>, desired: Material["desired"]) => void,
+  use: (status: Awaited<ReturnType<typeof observe>>, desired: Material["desired"], shell: NodeShell) => unknown,
   scope: "etcd" | "all" = "all",
   withPki?: WithPki,
 ): Promise<void> {
@@ -62,7 +63,7 @@ export async function withObservation(
   const m = await io.prepare(new Date());
   const pass = io.open(m);
   try {
-    use(await observe(s, m.desired, pass), m.desired);
+    await use(await observe(s, m.desired, pass), m.desired, pass.shell);
   } finally {
     await pass.close();
   }
@@ -110,13 +111,18 @@ function reloadSpec(file: string, stackOutputs?: string): Reload<Spec> {
 }
 
 /**
- * Names the nodes the last pass could not observe. A node that presented a host key yagura neither
+ * Names the nodes the last pass could not observe, and those whose kube-proxy runs in another mode
+ * than `want` (the inventory's) asks. A node that presented a host key yagura neither
  * issued nor pinned is not merely down: the run is refused (exit 4), so a timer or a person notices.
  */
-async function refuseImpostors(status: ClusterStatus | undefined): Promise<void> {
+async function refuseImpostors(status: ClusterStatus | undefined, want?: string): Promise<void> {
   const { HOST_KEY_MISMATCH } = await import("../observe/index.js");
   const down = Object.values(status?.nodes ?? {}).filter((n) => !n.reachable);
   for (const n of down) console.log(`warning: ${n.name} was not observed: ${n.error ?? "unreachable"}`);
+  for (const n of Object.values(status?.nodes ?? {}).filter((n) => n.reachable && want)) {
+    for (const c of proxyModeConditions(n, want!))
+      if (c.status === "False") console.log(`warning: ${n.name}: ${c.message}`);
+  }
   const impostors = down.filter((n) => n.error?.startsWith(HOST_KEY_MISMATCH));
   if (impostors.length > 0)
     throw new RefusedError(
@@ -198,7 +204,7 @@ export function registerReconcileCommands(program: Command): void {
           { scope: scopeOf(o.scope), maxPasses: intOf("--max-passes", o.maxPasses, 30) },
         );
         if (r.outcome === "completed") console.log(`completed after ${r.passes} pass(es), ${r.opsRun} op(s)`);
-        await refuseImpostors(r.status);
+        await refuseImpostors(r.status, s.inventory.cluster.kubeProxyMode);
         if (r.outcome === "completed") return;
         // Stuck because a node did not answer is a failure of the world (exit 3), not a refusal.
         const unreached = s.nodes.filter((n) => r.status?.nodes[n.name]?.reachable === false);
@@ -226,30 +232,44 @@ export function registerReconcileCommands(program: Command): void {
         STATE_HELP,
     )
     .action(async (env: string, o: StateFlags & { json?: boolean }) => {
-      const [{ stateFromFlags }, { expectedFingerprints }, { bootTaintKey }] = await Promise.all([
+      const [
+        { stateFromFlags },
+        { expectedFingerprints },
+        { bootTaintKey },
+        { failingComponent, failingComponentLogs },
+      ] = await Promise.all([
         import("../state/cli.js"),
         import("../ops/etcd/desired.js"),
         import("../decide/k8s-node-objects.js"),
+        import("../ops/log-tail.js"),
       ]);
       const s = spec(env);
       const backend = stateFromFlags(s.env, o);
       await withObservation(
         s,
-        (status, desired) => {
+        async (status, desired, shell) => {
           const conditions = Object.fromEntries(
             s.nodes.map((n) => [n.name, nodeConditions(status.nodes[n.name]!, expectedFingerprints(desired, n.name))]),
           );
           const etcd = etcdConditions(status.etcd);
           const kube = status.kube ? kubeConditions(s, status.kube, bootTaintKey(s)) : undefined;
-          for (const n of s.nodes) conditions[n.name]!.push(...(kube?.nodes[n.name] ?? []));
+          for (const n of s.nodes) {
+            conditions[n.name]!.push(...(kube?.nodes[n.name] ?? []));
+            conditions[n.name]!.push(...proxyModeConditions(status.nodes[n.name]!, s.inventory.cluster.kubeProxyMode));
+          }
+          const logs = await failingComponentLogs(s, conditions, shell);
           if (o.json) {
             const all = { nodes: conditions, etcd, ...(kube ? { kubernetes: kube.cluster } : {}) };
-            console.log(JSON.stringify({ status, conditions: all }, null, 2));
+            console.log(JSON.stringify({ status, conditions: all, logs }, null, 2));
             return;
           }
           for (const n of s.nodes) {
             console.log(`${n.name} (${n.role}, ${n.address})`);
-            for (const c of conditions[n.name]!) console.log(`  ${cond(c)}`);
+            for (const c of conditions[n.name]!) {
+              console.log(`  ${cond(c)}`);
+              const component = failingComponent(c);
+              for (const l of (component && logs[n.name]?.[component]) || []) console.log(`      | ${l}`);
+            }
           }
           console.log("etcd");
           for (const c of etcd) console.log(`  ${cond(c)}`);
