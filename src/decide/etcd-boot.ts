@@ -63,10 +63,17 @@ export function decideEtcdBoot(spec: ClusterSpec, status: ClusterStatus, o: Deci
   const withData = cps.filter((n) => hasEtcdData(nodeStatus(status, n)));
   if (noAnswer && withData.length === 0) {
     if (unreachable.length) {
+      // No member answered and the nodes that could show etcd's data did not either: etcd may well
+      // be running (an overloaded or cut-off network looks the same), so say its state is unknown.
+      const none = unreachable.length === cps.length;
       return {
         phase: "etcd-bootstrap-aborted",
         ops: [],
-        message: `etcd is bootstrapped only when every control-plane node answers; unreachable: ${unreachable.join(", ")}`,
+        message:
+          (none
+            ? `no control-plane node answered over SSH and no etcd member answered: etcd's state is unknown, `
+            : `no etcd member answered and the unreachable control-plane nodes may hold its data: `) +
+          `etcd is bootstrapped only when every control-plane node answers; unreachable: ${unreachable.join(", ")}`,
       };
     }
     const all = cps.map((n) => want(n.name));

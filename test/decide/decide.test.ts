@@ -93,7 +93,15 @@ const cases: Case[] = [
     status: (b) => b.provisioned(["cp1", "cp2"]).unreachable("cp3").build(),
     phase: "etcd-bootstrap-aborted",
     ops: [],
-    message: /unreachable: cp3/,
+    message: /unreachable control-plane nodes may hold its data: .*unreachable: cp3/,
+  },
+  {
+    name: "no control-plane node and no member answering: etcd's state is unknown, nothing is bootstrapped",
+    spec: s3,
+    status: (b) => b.unreachable("cp1").unreachable("cp2").unreachable("cp3").build(),
+    phase: "etcd-bootstrap-aborted",
+    ops: [],
+    message: /no control-plane node answered over SSH and no etcd member answered: etcd's state is unknown/,
   },
   {
     name: "interrupted bootstrap is finished",
