@@ -209,18 +209,26 @@ export function lastUpload(spec: ClusterSpec, stateRoot?: string): UploadState |
   return readUploadState(backupDir(spec, stateRoot));
 }
 
+// Parsing is what costs (about a millisecond a certificate): a certificate's notAfter is kept by its
+// text, which changes only when it is reissued. Only the last call's certificates are kept.
+let parsed = new Map<string, number>();
+
 /** notAfter (Unix seconds) of each `<stem>.crt` in the PKI directory `dir`; unreadable files are skipped. */
 export async function certificateExpiries(dir: string): Promise<Map<string, number>> {
   const names = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith(".crt")).sort();
   const out = new Map<string, number>();
+  const seen = new Map<string, number>();
   for (const f of names) {
     try {
-      const cert = new X509Certificate(await readFile(join(dir, f)));
-      out.set(f.slice(0, -".crt".length), Date.parse(cert.validTo) / 1000);
+      const pem = await readFile(join(dir, f), "utf8");
+      const at = parsed.get(pem) ?? Date.parse(new X509Certificate(pem).validTo) / 1000;
+      seen.set(pem, at);
+      out.set(f.slice(0, -".crt".length), at);
     } catch {
       // A half-written or foreign file is not a certificate yagura issued; the next pass reads it again.
     }
   }
+  parsed = seen;
   return out;
 }
 

@@ -128,5 +128,10 @@ describe("alerting metrics", () => {
     const text = (await lines(m)).join("\n");
     expect(text).not.toMatch(/cert="etcd-server-node1"/);
     expect(text).toMatch(/cert="etcd-peer-ca"/);
+
+    // A reissued certificate under the same name is read anew, not taken from what was parsed before.
+    make("etcd-peer-ca", 5);
+    expect((await certificateExpiries(dir)).get("etcd-peer-ca")).toBe(notAfter("etcd-peer-ca"));
+    expect(notAfter("etcd-peer-ca") * 1000).toBeLessThan(Date.now() + 6 * 86_400_000);
   });
 });
