@@ -12,8 +12,12 @@ import { formatProblem } from "../../src/inventory/problem.js";
 import { loadInventory } from "../../src/inventory/load.js";
 import { observeKube } from "../../src/observe/kube.js";
 import { addonsApplyOp } from "../../src/ops/addons/apply.js";
-import { addonInventoryLines, readyListenerCommand, standInCniBundle } from "../e2e/addons-lab.js";
-import { k8sLabInventoryText } from "../e2e/k8s-lab.js";
+import {
+  addonInventoryLines,
+  addonsLabInventoryText,
+  readyListenerCommand,
+  standInCniBundle,
+} from "../e2e/addons-lab.js";
 import { fakeKube } from "../support/fake-kube.js";
 import { kubeCtx, runOp } from "./support.js";
 
@@ -23,28 +27,27 @@ describe("the add-on lab e2e's inputs", () => {
     const bundle = standInCniBundle();
     writeFileSync(join(dir, "cni.yaml"), bundle);
     const text =
-      k8sLabInventoryText({
+      addonsLabInventoryText({
         env: "e84a",
         bridge: "ygbr84a",
         cidr: "10.84.0.0/24",
-        version: "1.33.5",
-        sha256: Object.fromEntries(
-          ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"].map((b) => [
-            b,
-            "a".repeat(64),
-          ]),
-        ),
+        version: "1.24.0-alpha.1-lab",
+        releaseUrl: "http://127.0.0.1:8080",
         nodes: [
           { name: "cp1", address: "10.84.0.11", role: "control-plane" },
           { name: "w1", address: "10.84.0.21", role: "worker" },
         ],
-        cni: "calico",
       }) + `${addonInventoryLines(bundle, "cni.yaml").join("\n")}\n`;
     const file = join(dir, "e84a.yaml");
     writeFileSync(file, text);
     const res = loadInventory(file);
     expect(res.ok, res.ok ? "" : res.problems.map(formatProblem).join("\n")).toBe(true);
     if (!res.ok) return;
+    expect(res.inventory.artifacts).toMatchObject({
+      source: "release",
+      releaseUrl: "http://127.0.0.1:8080",
+      binaries: {},
+    });
     const spec = clusterSpec(res.env, res.inventory);
     const a = (await prepareAddons(spec, { inventoryFile: file }))!;
     expect(a.cni).toEqual({ namespace: "calico-system", name: "calico-node" });

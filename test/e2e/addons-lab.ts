@@ -2,7 +2,7 @@
  * The non-binary parts of the add-on lab e2e test, unit-tested where no Kubernetes binaries exist:
  * a small stand-in CNI bundle (the names the boot-taint gate watches, CRDs the rendered Calico
  * objects need, a workload) whose DaemonSet pods become Ready only once the test opens a port on
- * their node, and the inventory lines that enable it.
+ * their node, and the inventory that enables it and takes the binaries from a release mirror.
  */
 import { createHash } from "node:crypto";
 import { shq } from "../../src/infra/shell.js";
@@ -81,6 +81,38 @@ spec:
       containers: [{ name: web, image: ${PAUSE_IMAGE_REF}, imagePullPolicy: Never }]
 `,
   ].join("---\n");
+}
+
+/** One node of the add-ons lab. */
+export interface AddonsLabNode {
+  readonly name: string;
+  readonly address: string;
+  readonly role: "control-plane" | "worker";
+}
+
+/**
+ * The add-ons lab's inventory before its add-ons: static lab nodes, Calico's slot (played by the
+ * stand-in bundle), and of the Kubernetes binaries only the release and the mirror that serves the
+ * official release layout: no source, no pins (issue #16).
+ */
+export function addonsLabInventoryText(l: {
+  env: string;
+  bridge: string;
+  cidr: string;
+  version: string;
+  releaseUrl: string;
+  nodes: readonly AddonsLabNode[];
+}): string {
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    `cluster: { name: ${l.env}, kubernetesVersion: ${q(l.version)} }`,
+    `lab: { bridge: ${l.bridge}, cidr: ${l.cidr} }`,
+    "staticNodes:",
+    ...l.nodes.map((n) => `  - { name: ${n.name}, address: ${n.address}, role: ${n.role} }`),
+    "networking: { calico: { routeReflectors: { enabled: false } } }",
+    `artifacts: { releaseUrl: ${q(l.releaseUrl)} }`,
+    "",
+  ].join("\n");
 }
 
 /** The inventory lines that enable the bundle, read from `source` next to the inventory. */

@@ -1,6 +1,8 @@
 /**
  * Issue #7 end to end in a real lab (own bridge ygbr84a, 10.84.0.0/24; 1 control-plane and 2
- * worker static nodes): `yagura reconcile` applies a small CRD-plus-workload bundle in rank order
+ * worker static nodes), with an inventory that names only the Kubernetes release and a mirror of the
+ * official release layout served on loopback by this test (issue #16): `yagura reconcile` downloads
+ * each binary once, checked against its published sha256, copies it to the nodes, and applies a small CRD-plus-workload bundle in rank order
  * through the API (CRDs Established first, then the custom resources yagura renders), and the
  * boot-taint rung waits while the CNI stand-in's pods are not Ready, then lifts the taint once
  * they are. Runs only with YAGURA_KUBE_BIN_DIR naming a directory of Kubernetes server binaries.
@@ -21,16 +23,17 @@ import { createKubeApi } from "../../src/infra/kube.js";
 import type { KubeApi } from "../../src/infra/kube-types.js";
 import { loadInventory } from "../../src/inventory/load.js";
 import { labDown, labUp } from "../../src/lab/index.js";
-import { addonInventoryLines, bridgeCniConfig, readyListenerCommand, standInCniBundle } from "./addons-lab.js";
-import { cli, onNode, opsOf } from "./helpers.js";
+import { COMPONENT_BINARIES } from "../../src/inventory/schema.js";
+import { startReleaseServer, type ReleaseServer } from "../support/release-server.js";
 import {
-  binaryChecksums,
-  binaryVersion,
-  endpointFromKubeconfig,
-  k8sLabInventoryText,
-  kubeE2eSkipReason,
-  type K8sLabNode,
-} from "./k8s-lab.js";
+  addonInventoryLines,
+  addonsLabInventoryText,
+  bridgeCniConfig,
+  readyListenerCommand,
+  standInCniBundle,
+} from "./addons-lab.js";
+import { cli, onNode, opsOf } from "./helpers.js";
+import { binaryVersion, endpointFromKubeconfig, kubeE2eSkipReason, type K8sLabNode } from "./k8s-lab.js";
 
 const BIN = process.env["YAGURA_KUBE_BIN_DIR"];
 const skip = kubeE2eSkipReason("add-ons e2e", BIN);
@@ -54,18 +57,21 @@ describe.skipIf(skip !== undefined)("add-ons in rank order and the boot taint in
     return clusterSpec(r.env, r.inventory);
   };
   let api: KubeApi | undefined;
+  let mirror: ReleaseServer | undefined;
 
   beforeAll(async () => {
     const bundle = standInCniBundle();
     writeFileSync(join(root, "cni.yaml"), bundle);
-    const text = k8sLabInventoryText({
+    // The binaries come by version alone from a mirror of the official layout on loopback; the
+    // download happens here, and the k8s-artifacts op copies them to the nodes over SSH.
+    mirror = await startReleaseServer(BIN!, binaryVersion(BIN!));
+    const text = addonsLabInventoryText({
       env: ENV,
       bridge: "ygbr84a",
       cidr: "10.84.0.0/24",
       version: binaryVersion(BIN!),
-      sha256: binaryChecksums(BIN!),
+      releaseUrl: mirror.url,
       nodes: NODES,
-      cni: "calico",
     });
     writeFileSync(file, `${text}${addonInventoryLines(bundle, "cni.yaml").join("\n")}\n`);
     await labUp(spec(), { stateRoot: state });
@@ -88,6 +94,7 @@ describe.skipIf(skip !== undefined)("add-ons in rank order and the boot taint in
   afterAll(async () => {
     if (skip) return;
     await api?.close();
+    await mirror?.close();
     // Stopping each node's PID 1 also ends the port listeners started on it.
     await labDown(ENV, { stateRoot: state }).catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
@@ -118,6 +125,13 @@ describe.skipIf(skip !== undefined)("add-ons in rank order and the boot taint in
     expect(r.code, r.out).toBe(0);
     expect(sawWait, r.out).toBe(true);
     expect(taintedWhileWaiting.sort()).toEqual(NODES.map((n) => n.name).sort());
+
+    // Each binary came from the mirror once (with its published checksum), however many nodes run it.
+    for (const b of COMPONENT_BINARIES) {
+      const path = `/release/v${binaryVersion(BIN!)}/bin/linux/amd64/${b}`;
+      expect([mirror!.requests.get(path), mirror!.requests.get(`${path}.sha256`)], b).toEqual([1, 1]);
+      expect(r.out).toMatch(new RegExp(`^downloaded ${b} .* sha256 ok$`, "m"));
+    }
 
     // Add-ons before the taint came off, and the taint came off only after the wait.
     const ops = opsOf(r.out);
