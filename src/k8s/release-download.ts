@@ -8,8 +8,8 @@
  * answer, or mid-file) fails the download with the URL and what to try.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { chmod, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { stateRoot } from "../cluster/paths.js";
 import { sha256File } from "../infra/file-digest.js";
 import type { ReleaseOrigin } from "./artifacts.js";
@@ -167,11 +167,30 @@ export function ensureReleaseBinary(b: ReleaseBinary, o: Partial<DownloadOptions
 
 const mb = (n: number) => (n / 1e6).toFixed(1);
 
+/** Removes the temporary files of downloads whose process is gone (killed mid-download). */
+async function removeAbandoned(cachePath: string): Promise<void> {
+  const prefix = `${basename(cachePath)}.`;
+  for (const f of await readdir(dirname(cachePath))) {
+    const m = /^(\d+)\.[0-9a-f]+\.part$/.exec(f.startsWith(prefix) ? f.slice(prefix.length) : "");
+    if (m && !alive(Number(m[1]))) await rm(join(dirname(cachePath), f), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 async function download(b: ReleaseBinary, o: DownloadOptions): Promise<void> {
   const { url, cachePath } = b.origin;
   const say = o.progress ?? toStderr;
   const every = o.progressEveryMs ?? 5000;
   await mkdir(dirname(cachePath), { recursive: true });
+  await removeAbandoned(cachePath);
   const tmp = `${cachePath}.${process.pid}.${randomBytes(4).toString("hex")}.part`;
   const started = Date.now();
   try {

@@ -165,13 +165,20 @@ describe("downloads from a loopback release server", () => {
     expect(server.requests.get(path)).toBe(before + 1);
   });
 
-  it("replaces a cache entry that no longer checks out", async () => {
+  it("replaces a cache entry that no longer checks out, and what a killed download left", async () => {
     const c = cache();
     const b = binaryOf("kube-scheduler", c);
     mkdirSync(dirname(b.origin.cachePath), { recursive: true });
     writeFileSync(b.origin.cachePath, "damaged");
+    // A pid that cannot be running: above the kernel's pid_max.
+    writeFileSync(`${b.origin.cachePath}.4194305.0a1b2c3d.part`, "cut short");
+    writeFileSync(`${b.origin.cachePath}.${process.pid}.0a1b2c3d.part`, "a download in progress");
     await ensureReleaseBinary(b, quiet);
     expect(createHash("sha256").update(readFileSync(b.origin.cachePath)).digest("hex")).toBe(b.sha256);
+    expect(leftovers(b.origin.cachePath).sort()).toEqual([
+      "kube-scheduler",
+      `kube-scheduler.${process.pid}.0a1b2c3d.part`,
+    ]);
   });
 
   it("a wrong .sha256 stops with the file, both checksums and the setting, and keeps nothing", async () => {
