@@ -21,6 +21,8 @@ export interface PassIO {
   etcdAdmin(endpoints: readonly string[]): EtcdAdmin;
   /** The Kubernetes API, when the material names an endpoint. */
   readonly kube?: KubeApi;
+  /** Ends the pass but keeps what the next pass reuses (the SSH connections); close() follows the last. */
+  release?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,55 +70,62 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
   let failures = 0;
   let lastFailed = "";
   let last: LoopResult = { outcome: "failed", phase: "none", message: "no pass ran", passes: 0, opsRun: 0 };
-  for (let pass = 1; pass <= maxPasses; pass++) {
-    const material = await deps.prepare(deps.now());
-    const io = deps.open(material);
-    try {
-      const status = await observe(deps.spec, material.desired, io);
-      const d = decide(deps.spec, status, { now: deps.now(), desired: material.desired, scope: o.scope ?? "all" });
-      deps.progress({ kind: "pass", pass, decision: d });
-      if (d.ops.length === 0) {
-        return {
-          outcome: d.phase === "completed" ? "completed" : "stuck",
-          phase: d.phase,
-          message: d.message,
-          passes: pass,
-          opsRun,
-          status,
+  // The last pass's connections, released (kept open) for the next pass and closed once the loop ends.
+  let kept: PassIO | undefined;
+  try {
+    for (let pass = 1; pass <= maxPasses; pass++) {
+      const material = await deps.prepare(deps.now());
+      const io = deps.open(material);
+      kept = io.release ? io : undefined;
+      try {
+        const status = await observe(deps.spec, material.desired, io);
+        const d = decide(deps.spec, status, { now: deps.now(), desired: material.desired, scope: o.scope ?? "all" });
+        deps.progress({ kind: "pass", pass, decision: d });
+        if (d.ops.length === 0) {
+          return {
+            outcome: d.phase === "completed" ? "completed" : "stuck",
+            phase: d.phase,
+            message: d.message,
+            passes: pass,
+            opsRun,
+            status,
+          };
+        }
+        const ctx: OpContext = {
+          shell: io.shell,
+          etcdAdmin: (e) => io.etcdAdmin(e),
+          sleep: deps.sleep,
+          now: deps.now,
+          etcdTls: material.adminTls,
+          ...(io.kube ? { kube: io.kube } : {}),
         };
+        const failed = await runOps(d, ctx, deps);
+        opsRun += failed.ran;
+        if (failed.error) {
+          failures = failed.op === lastFailed ? failures + 1 : 1;
+          lastFailed = failed.op ?? "";
+          last = { outcome: "failed", phase: d.phase, message: failed.error, passes: pass, opsRun, status };
+          if (failures >= maxFailures) return last;
+        } else {
+          failures = 0;
+          lastFailed = "";
+          last = {
+            outcome: "failed",
+            phase: d.phase,
+            message: `still not done after ${maxPasses} passes`,
+            passes: pass,
+            opsRun,
+            status,
+          };
+        }
+      } finally {
+        await (io.release ? io.release() : io.close()).catch(() => undefined);
       }
-      const ctx: OpContext = {
-        shell: io.shell,
-        etcdAdmin: (e) => io.etcdAdmin(e),
-        sleep: deps.sleep,
-        now: deps.now,
-        etcdTls: material.adminTls,
-        ...(io.kube ? { kube: io.kube } : {}),
-      };
-      const failed = await runOps(d, ctx, deps);
-      opsRun += failed.ran;
-      if (failed.error) {
-        failures = failed.op === lastFailed ? failures + 1 : 1;
-        lastFailed = failed.op ?? "";
-        last = { outcome: "failed", phase: d.phase, message: failed.error, passes: pass, opsRun, status };
-        if (failures >= maxFailures) return last;
-      } else {
-        failures = 0;
-        lastFailed = "";
-        last = {
-          outcome: "failed",
-          phase: d.phase,
-          message: `still not done after ${maxPasses} passes`,
-          passes: pass,
-          opsRun,
-          status,
-        };
-      }
-    } finally {
-      await io.close().catch(() => undefined);
     }
+    return last;
+  } finally {
+    await kept?.close().catch(() => undefined);
   }
-  return last;
 }
 
 async function runOps(

@@ -23,7 +23,8 @@ import {
 } from "./metrics.js";
 import { envPaths } from "../cluster/paths.js";
 import type { OpRecord, RecordWriter } from "./records.js";
-import { session } from "./session.js";
+import { session, sshKeeper } from "./session.js";
+import { HOST_KEY_MISMATCH } from "../observe/index.js";
 import { watchDriftOf, type DriftFlags } from "../drift/watch.js";
 
 /** How one pass ended, as the watch sees it ("error": it threw; "stopped": a signal cut it short). */
@@ -46,7 +47,7 @@ export interface WatchDeps<S> {
   reload(): Reload<S>;
   intervalMs(spec: S): number;
   /** Runs one reconcile; `shouldStop` turns true once a stop was asked for. */
-  runPass(spec: S, shouldStop: () => boolean): Promise<{ outcome: PassOutcome; message: string }>;
+  runPass(spec: S, shouldStop: () => boolean): Promise<{ outcome: PassOutcome; message: string; detail?: string }>;
   now(): number;
   /** Resolves after `ms`, or early (resolve or reject) when `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
@@ -115,7 +116,7 @@ export function startWatch<S>(deps: WatchDeps<S>, o: WatchOptions = {}): Watch {
     while (!stopBy) {
       if (reloadAsked) reload();
       const startedAt = deps.now();
-      let res: { outcome: PassOutcome; message: string };
+      let res: { outcome: PassOutcome; message: string; detail?: string };
       try {
         res = await deps.runPass(spec, () => stopBy !== "");
       } catch (err) {
@@ -124,7 +125,8 @@ export function startWatch<S>(deps: WatchDeps<S>, o: WatchOptions = {}): Watch {
       passes++;
       lastEnd = deps.now();
       deps.afterPass?.({ ...res, startedAt, endedAt: lastEnd });
-      deps.log(`watch pass ${passes}: ${res.outcome} — ${res.message}`);
+      const took = `${lastEnd - startedAt} ms${res.detail ? `, ${res.detail}` : ""}`;
+      deps.log(`watch pass ${passes}: ${res.outcome} in ${took} — ${res.message}`);
       if (stopBy) break;
       // "stuck" is a state decide refuses to touch; retrying it sooner would not help, so only
       // failures back off.
@@ -234,6 +236,8 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
   o: WatchFlags<S>,
 ): Promise<void> {
   const metrics = createMetrics(first.env);
+  // The SSH connections last from pass to pass; a pass that finds nothing to do is one command per node.
+  const ssh = sshKeeper();
   const intervalMs = (sp: S) => o.intervalMs ?? durationMs(sp.inventory.reconciler?.watchInterval ?? "5m");
   let status: ClusterStatus | undefined;
   let current: ReturnType<typeof stoppable> | undefined;
@@ -278,7 +282,13 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
       intervalNow = intervalMs(sp);
       metrics.setSchedule(intervalNow / 1000, durationMs(sp.inventory.reconciler?.backup?.schedule ?? "15m") / 1000);
       const lend = withPki ?? (<T>(fn: (dir: string) => Promise<T>) => fn(envPaths(sp.env).pkiDir));
-      const io = session(sp, { inventoryFile: sp.file, scope: o.scope, withPki: reportingCertificates(lend, metrics) });
+      const io = session(sp, {
+        inventoryFile: sp.file,
+        scope: o.scope,
+        withPki: reportingCertificates(lend, metrics),
+        ssh,
+      });
+      const before = ssh.counts();
       const progress = (e: LoopEvent) => (o.progress(e), metrics.onEvent(e));
       current = stoppable(
         { spec: sp, prepare: io.prepare, open: io.open, records, now: () => new Date(), sleep, progress },
@@ -287,7 +297,10 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
       try {
         const r = await reconcileLoop(current.deps, { scope: o.scope, maxPasses: o.maxPasses });
         status = r.status;
-        return { outcome: r.outcome, message: `${r.phase}: ${r.message}` };
+        warnUnobserved(r.status);
+        const after = ssh.counts();
+        const detail = `${after.commands - before.commands} SSH commands, ${after.connects - before.connects} connects`;
+        return { outcome: r.outcome, message: `${r.phase}: ${r.message}`, detail };
       } catch (err) {
         if (err instanceof StopRequested) return { outcome: "stopped", message: err.message };
         throw err;
@@ -326,6 +339,7 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
     console.log(`watch stopped by ${r.stoppedBy} after ${r.passes} pass(es); the op in hand was finished`);
   } finally {
     alive = false;
+    await ssh.close();
     unwatchFile(first.file);
     process.off("SIGTERM", onSignal).off("SIGINT", onSignal);
     clearInterval(backupTimer);
@@ -336,3 +350,19 @@ export async function watchEnvironment<S extends ClusterSpec & { file: string }>
 }
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+
+/**
+ * Names, after each pass, the nodes it could not observe. A node that presented a host key yagura
+ * neither issued nor pinned is refused, not merely down: nothing is done on it, pass after pass,
+ * until its key is what yagura pins.
+ */
+function warnUnobserved(status: ClusterStatus | undefined): void {
+  for (const n of Object.values(status?.nodes ?? {})) {
+    if (n.reachable) continue;
+    if (n.error?.startsWith(HOST_KEY_MISMATCH))
+      console.log(
+        `refused: ${n.name} presented a host key yagura neither issued nor pinned; nothing is done on it: ${n.error}`,
+      );
+    else console.log(`warning: ${n.name} was not observed: ${n.error ?? "unreachable"}`);
+  }
+}
