@@ -15,11 +15,13 @@ if (stale !== undefined) {
   try {
     await build({ quiet: true });
   } catch (err) {
-    const missing = err?.code === "ERR_MODULE_NOT_FOUND";
+    const code = err?.code;
     process.stderr.write(
-      missing
-        ? "yagura: the build needs esbuild, a dev dependency: run `npm install`, then `node scripts/build.mjs`\n"
-        : "yagura: the build failed (above); fix the sources, then run `node scripts/build.mjs`\n",
+      code === "ERR_MODULE_NOT_FOUND"
+        ? `yagura: ${stale}, and the build needs esbuild, a dev dependency: run \`npm install\`, then \`node scripts/build.mjs\`\n`
+        : ["EACCES", "EPERM", "EROFS"].includes(code)
+          ? `yagura: ${stale}, and ${OUT_DIR} cannot be written here (${code}): run \`node scripts/build.mjs\` as the checkout's owner\n`
+          : `yagura: ${stale}, and the build failed (${err?.message ?? err}): fix the sources, then run \`node scripts/build.mjs\`\n`,
     );
     process.exit(1);
   }

@@ -14,9 +14,10 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const OUT_DIR = join(ROOT, "dist", "yagura");
 const ENTRY = join(ROOT, "src", "cli", "main.ts");
 const SELF = relative(ROOT, fileURLToPath(import.meta.url));
-// Chunks no build references any more go once they are this old: a process started from an older
-// build may still import its chunks lazily.
-const KEEP_OLD_MS = 10 * 60_000;
+// Chunks the new build does not reference go once they are a day old (a build that makes one again
+// rewrites it): a process started from an older build, a watch above all, imports its chunks lazily
+// for as long as it runs. \`rm -rf dist\` clears them all.
+const KEEP_OLD_MS = 24 * 60 * 60_000;
 
 /**
  * Modules find templates/, inventory/ and the provider schema relative to their own file
@@ -44,7 +45,17 @@ const sourceUrls = {
   },
 };
 
+// The packages every command loads are bundled in (their dozens of files cost more to find and load
+// one by one than their code does); CommonJS among them needs a require.
+const BUNDLED = ["commander", "yaml", "zod"];
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+const EXTERNAL = Object.keys({ ...PACKAGE.dependencies, ...PACKAGE.devDependencies }).filter(
+  (p) => !BUNDLED.includes(p),
+);
+
 const BANNER = [
+  'import { createRequire as __yaguraCreateRequire } from "node:module";',
+  "const require = __yaguraCreateRequire(import.meta.url);",
   'import { fileURLToPath as __yaguraToPath } from "node:url";',
   'import { dirname as __yaguraDir } from "node:path";',
   "const __yaguraFilename = (u) => __yaguraToPath(u);",
@@ -88,7 +99,7 @@ export async function build({ quiet = false } = {}) {
     format: "esm",
     platform: "node",
     target: "node20",
-    packages: "external",
+    external: EXTERNAL,
     sourcemap: "linked",
     sourcesContent: false,
     // The generated OpenStack bindings and the constructs use TypeScript's legacy decorators.
@@ -112,7 +123,8 @@ export async function build({ quiet = false } = {}) {
     }
   }
   const inputs = {};
-  for (const p of [...Object.keys(res.metafile.inputs).filter((p) => !p.includes("node_modules")), SELF]) {
+  const bundled = BUNDLED.map((p) => join("node_modules", p, "package.json"));
+  for (const p of [...Object.keys(res.metafile.inputs).filter((p) => !p.includes("node_modules")), ...bundled, SELF]) {
     const m = statSync(join(ROOT, p)).mtimeMs;
     // An input edited while the build ran may not be in it: record it as changed.
     inputs[p] = m >= started ? 0 : m;
