@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
-const BASE = ["decide", "synth", "hostkeys", "kube", "state"];
+const BASE = ["decide", "synth", "hostkeys", "kube", "state", "cli"];
 const LAB = ["observe", "lab", "watch", "artifacts"];
 
 // The fault drill runs a whole cluster for --minutes (default 10): only when named, and then alone.
