@@ -89,6 +89,13 @@ console.log(`bench/drill: seed ${SEED} (repeat with --seed ${SEED}), ${MINUTES} 
 const loads: number[] = [];
 const sampler = setInterval(() => loads.push(Number(load().split(" ")[0])), 10_000);
 
+// SIGINT/SIGTERM end the drill early: the figures so far are printed and the lab is torn down.
+let interrupted = false;
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.on(sig, () => {
+    log(`${sig}: ending the drill after the fault in hand`);
+    interrupted = true;
+  });
 const watch = new WatchChild(root, file, { YAGURA_STATE_DIR: state, YAGURA_STATE_KEY: stateKey });
 let exit = 0;
 try {
@@ -132,7 +139,7 @@ try {
   const drillStart = Date.now();
   const until = drillStart + MINUTES * 60_000;
   const kinds = [...Object.keys(FAULTS), "watch SIGKILLed mid-op"] as const;
-  while (Date.now() < until) {
+  while (Date.now() < until && !interrupted) {
     const kind = pick(kinds);
     const at = Date.now();
     const mark = watch.lines.length;

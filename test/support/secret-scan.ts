@@ -7,6 +7,7 @@
  * (a kubeconfig embeds a key that way). A finding names the source, the line and what was found,
  * never the secret itself. Used by the lab test and by bench/drill.ts.
  */
+import { createPrivateKey } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -41,29 +42,87 @@ const SHAPES: readonly [string, RegExp][] = [
   ["client key data", /client-key-data:\s*[A-Za-z0-9+/=]{16,}/],
 ];
 
-/** The shortest stretch of a secret that counts as finding it. */
-const WINDOW = 24;
+/** The shortest stretch of base64 that counts as finding a secret. */
+const MIN_CHARS = 16;
+
+/** The base64 characters of `data` that encode only bytes inside [from, to): [start, end) in base64(data). */
+function innerChars(from: number, to: number): [number, number] {
+  return [Math.ceil(from / 3) * 4, Math.floor(to / 3) * 4];
+}
 
 /**
- * Stretches of `value` (and of its base64) long enough to be that secret alone: from the middle of
- * a PEM body (its first bytes are a header every key of that type shares), or the value itself
- * when it is short.
+ * The private bytes of a PEM key: the private scalar of an EC or Ed25519 key (and the primes and
+ * private exponent of an RSA key), or an OpenSSH Ed25519 key's seed. Public material a key file
+ * also holds (an EC key carries its public point) is left out, so a certificate or public key
+ * that shares it is not taken for the private key.
+ */
+function privateBytes(pem: string, der: Buffer): Buffer[] {
+  if (/BEGIN OPENSSH PRIVATE KEY/.test(pem)) {
+    // openssh-key-v1\0, cipher, kdf, kdf options, key count, public keys, then the private
+    // section: two check ints, key type, public key, private key (seed ‖ public), comment.
+    const cursor = (buf: Buffer, at: number) => ({
+      u32: () => ((at += 4), buf.readUInt32BE(at - 4)),
+      str: () => {
+        const n = buf.readUInt32BE(at);
+        at += 4 + n;
+        return buf.subarray(at - n, at);
+      },
+    });
+    const outer = cursor(der, "openssh-key-v1\0".length);
+    outer.str(); // cipher
+    outer.str(); // kdf
+    outer.str(); // kdf options
+    const keys = outer.u32();
+    for (let i = 0; i < keys; i++) outer.str();
+    const inner = cursor(outer.str(), 8);
+    if (inner.str().toString() !== "ssh-ed25519") return [];
+    inner.str(); // public key
+    return [Buffer.from(inner.str().subarray(0, 32))];
+  }
+  const jwk = createPrivateKey(pem).export({ format: "jwk" });
+  return (["d", "p", "q"] as const)
+    .map((k) => jwk[k])
+    .filter((v): v is string => typeof v === "string")
+    .map((v) => Buffer.from(v, "base64url"));
+}
+
+/**
+ * Stretches of text that can only come from `value`: for a PEM key, the base64 of its private bytes
+ * as the PEM body writes them (whole, and the piece on each 64-character line) and as base64 of
+ * the whole PEM text encodes them (a kubeconfig's client-key-data); for any other value, the value
+ * and its base64.
  */
 export function needlesOf(value: string): string[] {
-  const pem = /-----BEGIN [^-]+-----([\s\S]*?)-----END/.exec(value);
-  const body = pem ? pem[1]!.replace(/\s+/g, "") : value.trim();
+  const pem = /-----BEGIN [^-]+-----\n([\s\S]*?)\n-----END/.exec(value);
   const out = new Set<string>();
-  const mid = (s: string) => {
-    if (s.length <= WINDOW * 2) return s.length >= 16 ? s : undefined;
-    const at = Math.floor(s.length / 2) - WINDOW;
-    return s.slice(at, at + WINDOW);
-  };
-  for (const s of [body, Buffer.from(value).toString("base64"), Buffer.from(value.trim()).toString("base64")]) {
-    const n = mid(s);
-    if (n) out.add(n);
+  if (!pem) {
+    for (const s of [value.trim(), Buffer.from(value.trim()).toString("base64")]) if (s.length >= MIN_CHARS) out.add(s);
+    return [...out];
   }
-  // A PEM body is written in 64-character lines; a window inside one line is found in either form.
-  if (pem) for (const line of pem[1]!.split("\n").filter((l) => l.length >= 40)) out.add(line.slice(8, 8 + WINDOW));
+  const lines = pem[1]!.split("\n");
+  const body = lines.join("");
+  const der = Buffer.from(body, "base64");
+  const bodyStart = pem.index + value.slice(pem.index).indexOf("\n") + 1;
+  const text64 = Buffer.from(value).toString("base64");
+  const width = lines[0]!.length + 1;
+  for (const secret of privateBytes(value, der)) {
+    const off = der.indexOf(secret);
+    if (off < 0) continue;
+    const [c0, c1] = innerChars(off, off + secret.length);
+    if (c1 - c0 >= MIN_CHARS) out.add(body.slice(c0, c1));
+    // The same characters as wrapped in the PEM text: the longest piece on one line, and its base64.
+    for (let c = c0; c < c1;) {
+      const lineEnd = (Math.floor(c / (width - 1)) + 1) * (width - 1);
+      const end = Math.min(c1, lineEnd);
+      if (end - c >= MIN_CHARS) {
+        out.add(body.slice(c, end));
+        const t = bodyStart + Math.floor(c / (width - 1)) * width + (c % (width - 1));
+        const [t0, t1] = innerChars(t, t + (end - c));
+        if (t1 - t0 >= MIN_CHARS) out.add(text64.slice(t0, t1));
+      }
+      c = end;
+    }
+  }
   return [...out];
 }
 
