@@ -37,6 +37,8 @@ export function printEvent(e: LoopEvent): void {
   if (e.kind === "pass") console.log(`pass ${e.pass}: ${e.decision.phase} — ${e.decision.message}`);
   else if (e.kind === "op-start") console.log(`  … ${e.op} on ${e.targets.join(", ")}`);
   else if (e.kind === "op-done") console.log(`  ✓ ${e.op} (${(e.ms / 1000).toFixed(1)} s)`);
+  else if (e.kind === "unreachable-retry")
+    console.log(`  … ${e.nodes.join(", ")} did not answer; observing again in ${e.ms / 1000} s`);
   else console.log(`  ✗ ${e.op} at ${e.command}: ${e.error}`);
 }
 

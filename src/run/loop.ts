@@ -1,7 +1,8 @@
 /**
  * The reconcile loop: observe → decide → run → observe … One pass runs the ops decide returned,
  * each command in turn, with a record per op; the first failure ends the pass and the next pass
- * re-observes. It stops on `completed`, on a phase that cannot progress (no ops), after the same
+ * re-observes. It stops on `completed`, on a phase that cannot progress (no ops; when nodes did
+ * not answer, only after observing again a few times), after the same
  * op failed `maxFailures` passes in a row, or after `maxPasses`.
  */
 import type { ClusterSpec } from "../cluster/spec.js";
@@ -10,7 +11,7 @@ import { decide } from "../decide/index.js";
 import type { Decision } from "../decide/types.js";
 import type { KubeApi } from "../infra/kube-types.js";
 import type { EtcdAdmin, NodeShell } from "../infra/types.js";
-import { observe } from "../observe/index.js";
+import { HOST_KEY_MISMATCH, observe } from "../observe/index.js";
 import type { OpContext } from "../ops/types.js";
 import type { Material } from "./material.js";
 import type { RecordWriter } from "./records.js";
@@ -43,7 +44,15 @@ export type LoopEvent =
   | { kind: "pass"; pass: number; decision: Decision }
   | { kind: "op-start"; op: string; targets: readonly string[] }
   | { kind: "op-done"; op: string; ms: number }
-  | { kind: "op-failed"; op: string; command: string; error: string };
+  | { kind: "op-failed"; op: string; command: string; error: string }
+  | { kind: "unreachable-retry"; nodes: readonly string[]; ms: number };
+
+/**
+ * A pass that cannot progress because nodes did not answer is observed again, after 5, 10, 20
+ * and 40 s, before the loop gives up: a node that is slow to answer (sshd on an overloaded
+ * machine, a network blip) is not a reason to end a reconcile. A host key mismatch is no blip.
+ */
+export const UNREACHABLE_RETRY_MS = [5_000, 10_000, 20_000, 40_000] as const;
 
 /** How a reconcile ended. */
 export interface LoopResult {
@@ -69,6 +78,7 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
   let opsRun = 0;
   let failures = 0;
   let lastFailed = "";
+  let retries = 0;
   let last: LoopResult = { outcome: "failed", phase: "none", message: "no pass ran", passes: 0, opsRun: 0 };
   // The last pass's connections, released (kept open) for the next pass and closed once the loop ends.
   let kept: PassIO | undefined;
@@ -82,6 +92,16 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
         const d = decide(deps.spec, status, { now: deps.now(), desired: material.desired, scope: o.scope ?? "all" });
         deps.progress({ kind: "pass", pass, decision: d });
         if (d.ops.length === 0) {
+          const unreached = Object.values(status.nodes)
+            .filter((n) => !n.reachable && !n.error?.startsWith(HOST_KEY_MISMATCH))
+            .map((n) => n.name);
+          const wait = UNREACHABLE_RETRY_MS[retries];
+          if (d.phase !== "completed" && unreached.length && wait !== undefined && pass < maxPasses) {
+            retries++;
+            deps.progress({ kind: "unreachable-retry", nodes: unreached, ms: wait });
+            await deps.sleep(wait);
+            continue;
+          }
           return {
             outcome: d.phase === "completed" ? "completed" : "stuck",
             phase: d.phase,
@@ -101,6 +121,7 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
         };
         const failed = await runOps(d, ctx, deps);
         opsRun += failed.ran;
+        retries = 0;
         if (failed.error) {
           failures = failed.op === lastFailed ? failures + 1 : 1;
           lastFailed = failed.op ?? "";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CommandError, type NodeShell } from "../../src/infra/types.js";
-import { reconcileLoop, type LoopEvent } from "../../src/run/loop.js";
+import { reconcileLoop, UNREACHABLE_RETRY_MS, type LoopEvent } from "../../src/run/loop.js";
 import { testDesired, testSpec } from "../decide/builder.js";
 import { deadEtcd, emptyNodeReport, memoryRecords, nope } from "./fakes.js";
 
@@ -47,5 +47,56 @@ describe("reconcile loop", () => {
       Array(3).fill(["etcd-certs", "failed", "write-etcd-certs@cp1"]),
     );
     expect(events.filter((e) => e.kind === "pass")).toHaveLength(3);
+  });
+
+  /** A loop whose control-plane nodes stay silent for `silentPasses` observations (or answer with another host key). */
+  async function silentNodes(silentPasses: number, impostor = false) {
+    const error = impostor ? "presented another host key" : "Timed out while waiting for handshake";
+    let observations = 0;
+    const sleeps: number[] = [];
+    const events: LoopEvent[] = [];
+    const flaky: NodeShell = {
+      ...shell,
+      async exec(node, command, opts) {
+        if (node === "cp1") observations++;
+        if (observations <= silentPasses)
+          throw Object.assign(new Error(`${node}: ${error}`), impostor ? { name: "HostKeyMismatchError" } : {});
+        return shell.exec(node, command, opts);
+      },
+    };
+    const r = await reconcileLoop(
+      {
+        spec,
+        prepare: async () => ({ desired, adminTls: { ca: "", cert: "", key: "" } }),
+        open: () => ({ shell: flaky, etcdAdmin: etcd, close: async () => undefined }),
+        records: memoryRecords().w,
+        now: () => new Date("2026-01-01T00:00:00Z"),
+        sleep: async (ms) => void sleeps.push(ms),
+        progress: (e) => events.push(e),
+      },
+      { scope: "etcd", maxPasses: 10 },
+    );
+    return { r, sleeps, events, observations };
+  }
+
+  it("observes again, backing off, while nodes do not answer, and goes on once they do", async () => {
+    const { r, sleeps, events } = await silentNodes(2);
+    // Answering again, the nodes get their certificates (which this shell then fails to write).
+    expect(r).toMatchObject({ outcome: "failed", phase: "etcd-certs" });
+    expect(sleeps).toEqual(UNREACHABLE_RETRY_MS.slice(0, 2));
+    expect(events.filter((e) => e.kind === "unreachable-retry")).toEqual([
+      { kind: "unreachable-retry", nodes: ["cp1", "cp2", "cp3"], ms: UNREACHABLE_RETRY_MS[0] },
+      { kind: "unreachable-retry", nodes: ["cp1", "cp2", "cp3"], ms: UNREACHABLE_RETRY_MS[1] },
+    ]);
+  });
+
+  it("gives up, stuck, after its last retry; a node with another host key is not waited for", async () => {
+    const silent = await silentNodes(100);
+    expect(silent.r).toMatchObject({ outcome: "stuck", phase: "etcd-bootstrap-aborted" });
+    expect(silent.sleeps).toEqual([...UNREACHABLE_RETRY_MS]);
+    expect(silent.observations).toBe(UNREACHABLE_RETRY_MS.length + 1);
+    const impostor = await silentNodes(100, true);
+    expect(impostor.r).toMatchObject({ outcome: "stuck" });
+    expect(impostor.sleeps).toEqual([]);
   });
 });
