@@ -4,6 +4,7 @@
  * directory; every write is atomic. Certificates are reused until they enter the renewal window or
  * stop matching what was asked for.
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureDir, writeFileAtomic } from "./files.js";
@@ -96,6 +97,15 @@ const sameSet = (a: readonly string[], b: readonly string[]) => {
   return x.size === y.size && [...x].every((v) => y.has(v));
 };
 
+/**
+ * Leaves already found to match their request, CA and key, by a digest of all four, with their
+ * validity: a watch asks for the same certificates every pass, and parsing, verifying and matching
+ * each one again cost ~40 ms apiece (hundreds of kubelet certificates on a big cluster). Only the
+ * time check is made again; a changed file, request or CA is a new entry.
+ */
+const matched = new Map<string, { notBefore: number; notAfter: number }>();
+const MATCHED_MAX = 20_000;
+
 /** Opens (creating if needed) the PKI stored in `dir`. */
 export function openPki(dir: string): Pki {
   const cas = new Map<CaKind, Promise<SigningCA>>();
@@ -170,6 +180,11 @@ export function openPki(dir: string): Pki {
     now: Date,
     windowMs: number,
   ) {
+    const id = createHash("sha256")
+      .update(JSON.stringify([ca.certPem, req, certPem, keyPem]))
+      .digest("hex");
+    const known = matched.get(id);
+    if (known) return known.notAfter - windowMs > now.getTime() && known.notBefore <= now.getTime();
     const cert = new x509.X509Certificate(certPem);
     if (needsRenewal(certPem, now, windowMs)) return false;
     if (!(await cert.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) return false;
@@ -184,7 +199,10 @@ export function openPki(dir: string): Pki {
     if (!sameSet(have.dnsNames, req.dnsNames) || !sameSet(have.ipAddresses, req.ipAddresses)) return false;
     if (!sameSet(have.usages, req.usages)) return false;
     // The stored key must belong to the stored certificate (a crash between the two writes).
-    return keyMatchesCert(keyPem, cert);
+    if (!(await keyMatchesCert(keyPem, cert))) return false;
+    if (matched.size >= MATCHED_MAX) matched.delete(matched.keys().next().value!);
+    matched.set(id, { notBefore: cert.notBefore.getTime(), notAfter: cert.notAfter.getTime() });
+    return true;
   }
 
   return {
