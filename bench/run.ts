@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs the benchmarks one after another, each in its own process, and prints
- * their figures. The lab benchmarks (observe, lab, watch, artifacts) need root and network
+ * their figures. The lab benchmarks (observe, lab, watch, artifacts, sweep) need root and network
  * namespaces; they run with `npm run bench -- --lab`. The fault drill (drill.ts, a whole cluster
  * under faults for --minutes) runs only by itself: `npm run bench -- drill --minutes 10`. A benchmark
  * that fails is named and the rest still run.
@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 const BASE = ["decide", "synth", "hostkeys", "kube", "state", "cli"];
-const LAB = ["observe", "lab", "watch", "artifacts"];
+const LAB = ["observe", "lab", "watch", "artifacts", "sweep"];
 
 // The fault drill runs a whole cluster for --minutes (default 10): only when named, and then alone.
 const DRILL = process.argv.includes("drill") || process.argv.includes("--drill");
