@@ -148,5 +148,5 @@ describe.skipIf(!shellFound("zsh"))("yagura completion zsh (in a real zsh)", () 
     );
     expect(s.stderr).toBe("");
     expect(s.stdout.trim()).toBe("_yagura _yagura");
-  });
+  }, 120_000); // compinit reads every completion function zsh ships: seconds on a busy machine
 });
