@@ -1,33 +1,86 @@
 /**
- * sha256 of local files (Kubernetes binaries, tens of MB each), cached while a file's size, mtime
- * and inode hold. One cache for the process, so the release pinning at load time and the local
- * artifact check of every pass hash each binary once, not once each.
+ * sha256 of local files (Kubernetes binaries, tens of MB each), cached while a file's size, mtime,
+ * inode and ctime hold. The cache is kept for the process and on disk (`file-digests.json` in
+ * yagura's cache directory), so the release pinning at load time, the local artifact check of
+ * every pass and every later command hash each binary once, not once each: hashing the five
+ * binaries of a release costs seconds of CPU, more than the rest of `validate`.
+ *
+ * Any write to a file, a replacement or a `touch` changes its ctime, which no user-space call can
+ * set back, so a stale entry is never taken. The disk file is best effort: unreadable or not
+ * writable, files are simply hashed.
  */
-import { createHash } from "node:crypto";
-import { createReadStream, readFileSync, statSync, type Stats } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { stateRoot } from "../cluster/paths.js";
 
-const digests = new Map<string, { key: string; sha: string }>();
-const keyOf = (st: Stats) => `${st.size}:${st.mtimeMs}:${st.ino}`;
+/** Entries kept on disk (a few releases' worth of binaries). */
+const MAX_ENTRIES = 256;
+
+/** Where the digests are kept: $YAGURA_CACHE_DIR, else `.cache` under the state root. */
+export function digestCachePath(env: { readonly YAGURA_CACHE_DIR?: string } = process.env): string {
+  const dir = env.YAGURA_CACHE_DIR;
+  return join(dir !== undefined && dir !== "" ? resolve(dir) : join(stateRoot(), ".cache"), "file-digests.json");
+}
+
+type Entry = { key: string; sha: string };
+let digests: Map<string, Entry> | undefined;
+const keyOf = (st: Stats) => `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
+
+function cache(): Map<string, Entry> {
+  if (digests) return digests;
+  digests = new Map();
+  try {
+    const raw = JSON.parse(readFileSync(digestCachePath(), "utf8")) as Record<string, Entry>;
+    for (const [path, e] of Object.entries(raw)) {
+      if (typeof e?.key === "string" && /^[0-9a-f]{64}$/.test(String(e.sha))) digests.set(path, e);
+    }
+  } catch {
+    // none yet, or unreadable: start empty
+  }
+  return digests;
+}
+
+function remember(path: string, entry: Entry): void {
+  const m = cache();
+  m.delete(path);
+  m.set(path, entry);
+  while (m.size > MAX_ENTRIES) m.delete(m.keys().next().value!);
+  const file = digestCachePath();
+  const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, JSON.stringify(Object.fromEntries(m)) + "\n", { mode: 0o644 });
+    renameSync(tmp, file);
+  } catch {
+    // a read-only state directory: the digests stay for this process only
+  }
+}
+
+const hit = (path: string, key: string) => {
+  const e = cache().get(resolve(path));
+  return e?.key === key ? e.sha : undefined;
+};
 
 /** sha256 (hex) of a file, read whole; throws when it cannot be read. */
 export function sha256FileSync(path: string): string {
   const key = keyOf(statSync(path));
-  const hit = digests.get(path);
-  if (hit?.key === key) return hit.sha;
+  const known = hit(path, key);
+  if (known) return known;
   const sha = createHash("sha256").update(readFileSync(path)).digest("hex");
-  digests.set(path, { key, sha });
+  remember(resolve(path), { key, sha });
   return sha;
 }
 
 /** sha256 (hex) of a file, streamed; throws when it cannot be read. */
 export async function sha256File(path: string): Promise<string> {
   const key = keyOf(await stat(path));
-  const hit = digests.get(path);
-  if (hit?.key === key) return hit.sha;
+  const known = hit(path, key);
+  if (known) return known;
   const h = createHash("sha256");
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   const sha = h.digest("hex");
-  digests.set(path, { key, sha });
+  remember(resolve(path), { key, sha });
   return sha;
 }
