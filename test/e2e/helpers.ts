@@ -38,6 +38,9 @@ export function labInventoryText(l: LabInventory): string {
     "staticNodes:",
     ...l.nodes.map(([n, a]) => `  - { name: ${n}, address: ${a}, role: control-plane }`),
     "networking: { calico: { routeReflectors: { enabled: false } } }",
+    // These labs run no Kubernetes binary: with the default source (release), a status or a scope-all
+    // pass would fetch the release's checksums from the internet. A file's own artifacts section wins.
+    ...(l.extra?.some((x) => x.startsWith("artifacts:")) ? [] : ["artifacts: { source: image }"]),
     ...(l.extra ?? []),
     "",
   ].join("\n");
