@@ -147,14 +147,35 @@ function planRelease(a: Inventory["artifacts"], r: ReleaseContext): ArtifactPlan
 }
 
 /**
+ * Where a node keeps the sha256 of each installed binary with the file's identity when it was
+ * hashed, so observe does not read hundreds of megabytes of binaries on every pass.
+ */
+export const ARTIFACT_SUMS_DIR = "/var/lib/yagura/artifact-sums";
+
+/**
  * sh that prints exactly one line: `ok`, `missing`, or `mismatch <actual sha256>`, and always exits 0
  * (the verdict is data, not a failure of the command).
+ *
+ * The file is hashed only when its identity (size, inode, ctime in nanoseconds) differs from the
+ * one recorded in `sumsDir` with its last hash; the identity is read before hashing, so a file
+ * changed during the hash is hashed again next time. Any write to the file, a replacement or a
+ * `touch` changes its ctime, which no user-space call can set back. Writing the record is best
+ * effort: a read-only node is simply hashed every time.
  */
-export function artifactCheckCommand(plan: Pick<ArtifactPlan, "nodePath" | "sha256">): string {
+export function artifactCheckCommand(
+  plan: Pick<ArtifactPlan, "nodePath" | "sha256">,
+  sumsDir: string = ARTIFACT_SUMS_DIR,
+): string {
   const f = shq(plan.nodePath);
+  const rec = shq(posix.join(sumsDir, plan.nodePath.replace(/\//g, "_")));
   return (
     `if [ ! -f ${f} ]; then echo missing; ` +
-    `else s=$(sha256sum ${f} | cut -d ' ' -f 1); ` +
+    `else id=$(stat -L -c '%s %i %z' ${f} 2>/dev/null); r=$(cat ${rec} 2>/dev/null); ` +
+    `s=; if [ -n "$id" ] && [ "\${r#* }" = "$id" ]; then s=\${r%% *}; fi; ` +
+    // Only a whole hex digest is taken from the record; anything else is hashed again.
+    `case "$s" in *[!0-9a-f]*) s= ;; esac; [ \${#s} -eq 64 ] || s=; ` +
+    `if [ -z "$s" ]; then s=$(sha256sum ${f} | cut -d ' ' -f 1); ` +
+    `{ mkdir -p ${shq(sumsDir)} && printf '%s %s\\n' "$s" "$id" > ${rec}.tmp && mv -f ${rec}.tmp ${rec}; } 2>/dev/null; fi; ` +
     `if [ "$s" = ${shq(plan.sha256)} ]; then echo ok; else echo "mismatch $s"; fi; fi`
   );
 }

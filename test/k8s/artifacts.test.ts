@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -76,8 +76,9 @@ describe("artifact check on a real sh", () => {
   const file = join(dir, "it's kubelet");
   writeFileSync(file, "binary");
   chmodSync(file, 0o755);
+  const sums = join(dir, "sums");
   const run = (p: Pick<ArtifactPlan, "nodePath" | "sha256">) =>
-    execFileSync("sh", ["-c", artifactCheckCommand(p)], { encoding: "utf8" });
+    execFileSync("sh", ["-c", artifactCheckCommand(p, sums)], { encoding: "utf8" });
 
   it.each([
     ["right checksum", file, sha256("binary"), { state: "ok" }],
@@ -85,6 +86,29 @@ describe("artifact check on a real sh", () => {
     ["wrong checksum", file, SHA, { state: "mismatch", actual: sha256("binary") }],
   ])("%s", (_n, nodePath, want, verdict) => {
     expect(parseArtifactCheck(run({ nodePath, sha256: want }))).toEqual(verdict);
+  });
+
+  it("hashes a file once while it stays the same, and again after any change to it", () => {
+    const f = join(dir, "kube-proxy");
+    writeFileSync(f, "v1");
+    const rec = join(sums, f.replace(/\//g, "_"));
+    expect(parseArtifactCheck(run({ nodePath: f, sha256: sha256("v1") }))).toEqual({ state: "ok" });
+    expect(readFileSync(rec, "utf8")).toMatch(new RegExp(`^${sha256("v1")} 2 \\d+ `));
+    // The record is what the next check believes while the file keeps its identity: a record that
+    // says another digest proves the file was not read again.
+    writeFileSync(rec, readFileSync(rec, "utf8").replace(sha256("v1"), SHA));
+    expect(parseArtifactCheck(run({ nodePath: f, sha256: SHA }))).toEqual({ state: "ok" });
+    // Rewritten in place with the same size: its ctime moves, so it is hashed again.
+    writeFileSync(f, "v2");
+    expect(parseArtifactCheck(run({ nodePath: f, sha256: SHA }))).toEqual({ state: "mismatch", actual: sha256("v2") });
+    // Replaced (new inode), as an install does.
+    writeFileSync(`${f}.new`, "v3");
+    renameSync(`${f}.new`, f);
+    expect(parseArtifactCheck(run({ nodePath: f, sha256: sha256("v3") }))).toEqual({ state: "ok" });
+    // A damaged record is not trusted.
+    writeFileSync(rec, `garbage ${readFileSync(rec, "utf8").split(" ").slice(1).join(" ")}`);
+    expect(parseArtifactCheck(run({ nodePath: f, sha256: sha256("v3") }))).toEqual({ state: "ok" });
+    expect(readFileSync(rec, "utf8").startsWith(sha256("v3"))).toBe(true);
   });
 
   it("rejects output it does not understand", () => {
