@@ -108,7 +108,8 @@ describe.skipIf(skip !== undefined)("Kubernetes control plane and kubelets in th
       sha256: binaryChecksums(BIN!),
       nodes: NODES,
     });
-    writeFileSync(file, text);
+    // ipvs: kube-proxy falls back to iptables where the kernel lacks ip_vs, and status must say which it runs.
+    writeFileSync(file, text.replace(/^cluster: \{ /m, "cluster: { kubeProxyMode: ipvs, "));
     await labUp(spec(), { stateRoot: state });
   }, 300_000);
 
@@ -163,6 +164,16 @@ describe.skipIf(skip !== undefined)("Kubernetes control plane and kubelets in th
     expect(j.conditions.kubernetes).toContainEqual(
       expect.objectContaining({ type: "NodesRegistered", status: "True" }),
     );
+    // The mode each kube-proxy reports, and a condition that is False exactly where it is not ipvs.
+    for (const n of NODES) {
+      const mode = (await onNode(state, ENV, n.address, "curl -s -m 5 http://127.0.0.1:10249/proxyMode")).stdout.trim();
+      expect(["ipvs", "iptables"], `${n.name}: /proxyMode`).toContain(mode);
+      expect(j.status.nodes[n.name].proxyMode, n.name).toBe(mode);
+      expect(j.conditions.nodes[n.name], n.name).toContainEqual(
+        expect.objectContaining({ type: "KubeProxyMode", status: mode === "ipvs" ? "True" : "False" }),
+      );
+      if (mode !== "ipvs") expect(r.out).toContain(`warning: ${n.name}: kube-proxy runs in ${mode} mode`);
+    }
   }, 1_200_000);
 
   it("a second reconcile runs no op", async () => {
@@ -255,6 +266,12 @@ describe.skipIf(skip !== undefined)("Kubernetes control plane and kubelets in th
     await sh("w1", `rm -f ${clientCert}`);
     await sh("cp3", `echo '# edited by hand' >> ${apiserverRun}`);
     await a.delete({ apiVersion: "v1", kind: "Node", name: "w2" });
+
+    // status names the stopped component and shows the last lines of its log beneath it.
+    const st = await cli(state, ["status", file]);
+    expect(st.code, st.out).toBe(0);
+    const w1 = st.out.slice(st.out.indexOf("w1 ("), st.out.indexOf("w2 ("));
+    expect(w1).toMatch(/containerdReady\b.*Stopped.*\n(\s+\| .+\n)+/);
 
     // cp1's apiserver is not touched: it must answer all along (the admin endpoint is cp1).
     let probes = 0;
