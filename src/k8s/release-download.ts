@@ -14,6 +14,7 @@ import { stateRoot } from "../cluster/paths.js";
 import { sha256File } from "../infra/file-digest.js";
 import type { ReleaseOrigin } from "./artifacts.js";
 import { parsePublishedChecksum, type ReleaseFile } from "./release.js";
+import { pidAlive } from "../infra/process.js";
 
 /**
  * Where release downloads are kept: $YAGURA_CACHE_DIR, else `.cache/releases` under the state root
@@ -172,16 +173,7 @@ async function removeAbandoned(cachePath: string): Promise<void> {
   const prefix = `${basename(cachePath)}.`;
   for (const f of await readdir(dirname(cachePath))) {
     const m = /^(\d+)\.[0-9a-f]+\.part$/.exec(f.startsWith(prefix) ? f.slice(prefix.length) : "");
-    if (m && !alive(Number(m[1]))) await rm(join(dirname(cachePath), f), { force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if (m && !pidAlive(Number(m[1]))) await rm(join(dirname(cachePath), f), { force: true });
   }
 }
 

@@ -3,15 +3,7 @@
  * crashed command never blocks the next one.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+import { pidAlive } from "../infra/process.js";
 
 /** Locks this process holds: the pid in the file cannot tell two callers in one process apart. */
 const held = new Set<string>();
@@ -32,7 +24,7 @@ function tryTake(path: string): number | undefined {
   } catch {
     return tryTake(path); // released between our open and read
   }
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) return holder;
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) return holder;
   try {
     unlinkSync(path); // stale: its holder is gone
   } catch {

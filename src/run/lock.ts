@@ -18,6 +18,7 @@ import {
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { RefusedError } from "../cli/errors.js";
+import { pidAlive } from "../infra/process.js";
 
 /** What the lock file says. */
 export interface LockState {
@@ -60,15 +61,6 @@ function write(path: string, s: LockState): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(s) + "\n", { mode: 0o600 });
   renameSync(tmp, path);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Is this holder gone (dead pid on this host, or lease expired)? */
