@@ -2,7 +2,7 @@
  * The fault drill (issue #17): a lab cluster shaped like inventory/lab.yaml (3 control-plane + 2
  * workers, the real Kubernetes binaries, the bridge pod network; bridge ygbr106d, 10.106.0.0/24),
  * reconciled to completed, then `yagura reconcile --watch` as a child process while one fault at a
- * time is injected at random (seeded) for --minutes: kill -9 of a service, a deleted or corrupted
+ * time is injected for --minutes, in a seeded random order that brings every kind once before any again: kill -9 of a service, a deleted or corrupted
  * certificate or kubeconfig, an edited run script, a node killed and booted again, an etcd member's
  * data wiped, and the watch itself SIGKILLed mid-op and started again. Writers put to etcd and
  * apply ConfigMaps beside it; every acknowledged write must read back at the end. Everything
@@ -62,6 +62,20 @@ function seeded(seed: number): () => number {
 }
 const random = seeded(SEED);
 const pick: Pick = (xs) => xs[Math.floor(random() * xs.length)]!;
+/** Draws like a shuffled deck: every item once, in a seeded order, before any repeats. */
+function deck<T>(xs: readonly T[]): () => T {
+  let left: T[] = [];
+  return () => {
+    if (left.length === 0) {
+      left = [...xs];
+      for (let i = left.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [left[i], left[j]] = [left[j]!, left[i]!];
+      }
+    }
+    return left.pop()!;
+  };
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const log = (l: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${l}`);
@@ -109,6 +123,7 @@ try {
   if (first.code !== 0) throw new Error(`the first reconcile ended ${first.code}:\n${first.out.slice(-3000)}`);
   log(`reconciled (${((Date.now() - t0) / 1000).toFixed(0)} s): ${first.out.trim().split("\n").at(-1)}`);
   const kc = await cli(state, ["kubeconfig", file]);
+  writeFileSync(join(root, "kubeconfig.out"), kc.out);
   const endpoint = endpointFromKubeconfig(readFileSync(kc.out.trim().split("\n").at(-1)!, "utf8"));
   const apis = CP.map((n) => createKubeApi({ ...endpoint, server: `https://${n.address}:6443` }, { timeoutMs: 3000 }));
 
@@ -138,9 +153,10 @@ try {
   const results: { fault: Fault; ms?: number; passes: number; evidence?: string }[] = [];
   const drillStart = Date.now();
   const until = drillStart + MINUTES * 60_000;
-  const kinds = [...Object.keys(FAULTS), "watch SIGKILLed mid-op"] as const;
+  // Every kind of fault comes once before any comes again, so a run of n kinds' worth covers them all.
+  const nextKind = deck([...Object.keys(FAULTS), "watch SIGKILLed mid-op"] as const);
   while (Date.now() < until && !interrupted) {
-    const kind = pick(kinds);
+    const kind = nextKind();
     const at = Date.now();
     const mark = watch.lines.length;
     let fault: Fault;
@@ -194,7 +210,13 @@ try {
   const lab = readState(labContext(ENV, { stateRoot: state }).labDir);
   const nodeFiles = Object.values(lab?.nodes ?? {}).flatMap((n) => [...labNodeLogs(n.dir), join(n.dir, "console.log")]);
   const sources = [
-    ...fileSources([join(root, "reconcile.out"), ...watch.outputFiles(), envPaths(ENV, state).records, ...nodeFiles]),
+    ...fileSources([
+      join(root, "reconcile.out"),
+      join(root, "kubeconfig.out"),
+      ...watch.outputFiles(),
+      envPaths(ENV, state).records,
+      ...nodeFiles,
+    ]),
     { name: "/metrics", text: metrics },
   ];
   const secrets = stateSecrets(envPaths(ENV, state).dir, [{ name: "YAGURA_STATE_KEY", value: stateKey }]);
@@ -215,6 +237,10 @@ try {
     console.log(
       `  ${k.padEnd(34)} ${v.map((x) => (Number.isNaN(x) ? "unrepaired" : `${(x / 1000).toFixed(1)}s`)).join(" ")}`,
     );
+  const undrawn = [...Object.keys(FAULTS), "watch SIGKILLed mid-op"].filter(
+    (k) => ![...byKind.keys()].some((b) => b === k || (k === "kill -9 service" && b.startsWith("kill -9 "))),
+  );
+  if (undrawn.length) console.log(`  not drawn in this run (give more --minutes): ${undrawn.join(", ")}`);
   console.log(`time to repair: median ${q(0.5)} s, p95 ${q(0.95)} s, max ${q(1)} s`);
   console.log(
     `reconcile passes per repair (0: an op already in hand or runit repaired it): median ${ps[Math.floor((ps.length - 1) / 2)] ?? "-"}, max ${ps.at(-1) ?? "-"}`,
