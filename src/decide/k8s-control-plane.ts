@@ -29,7 +29,12 @@ function target(cp: Cp, names: readonly string[]): StartTarget {
     supervisor: cp.d.supervisor,
     components: names.map((n) => {
       const c = componentOf(cp.d, n as (typeof CONTROL_PLANE_COMPONENTS)[number])!;
-      return { name: n, fingerprint: c.fingerprint, running: cp.s.services[n]?.running === true };
+      return {
+        name: n,
+        fingerprint: c.fingerprint,
+        running: cp.s.services[n]?.running === true,
+        ...(c.service.stopTimeoutSeconds !== undefined ? { stopTimeoutSeconds: c.service.stopTimeoutSeconds } : {}),
+      };
     }),
   };
 }

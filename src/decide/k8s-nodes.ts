@@ -45,11 +45,15 @@ function target(n: Node, names: readonly string[]): StartTarget {
   return {
     node: n.name,
     supervisor: n.d.supervisor,
-    components: names.map((name) => ({
-      name,
-      fingerprint: componentOf(n.d, name as (typeof NODE_COMPONENTS)[number])!.fingerprint,
-      running: n.s.services[name]?.running === true,
-    })),
+    components: names.map((name) => {
+      const c = componentOf(n.d, name as (typeof NODE_COMPONENTS)[number])!;
+      return {
+        name,
+        fingerprint: c.fingerprint,
+        running: n.s.services[name]?.running === true,
+        ...(c.service.stopTimeoutSeconds !== undefined ? { stopTimeoutSeconds: c.service.stopTimeoutSeconds } : {}),
+      };
+    }),
   };
 }
 

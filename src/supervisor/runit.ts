@@ -17,7 +17,7 @@ const waitRunsv = (name: string) =>
   `i=0; until sv status ${shq(linkPath(name))} >/dev/null 2>&1; do i=$((i+1)); ` +
   `if [ $i -gt 150 ]; then echo "runsv did not take over ${name} within 15 s" >&2; exit 1; fi; sleep 0.1; done`;
 
-/** How long a restart waits for the old process to exit after TERM before killing it. */
+/** How long a restart waits for the old process to exit after TERM before killing it, unless the component says. */
 export const RESTART_STOP_S = 90;
 
 /** Creates the runit supervisor. */
@@ -64,8 +64,9 @@ export function runitSupervisor(): Supervisor {
         "fi",
       ].join("\n");
     },
-    restartScript(name) {
+    restartScript(name, stopTimeoutSeconds = RESTART_STOP_S) {
       const l = shq(linkPath(name));
+      const stopS = Math.max(1, Math.trunc(stopTimeoutSeconds));
       // `sv restart` sends TERM and may report the service up while the old process is still
       // exiting (or give up after its timeout on a loaded machine, an apiserver draining its
       // connections): wait for that process by pid, bounded, kill it past the bound, and only then
@@ -74,10 +75,11 @@ export function runitSupervisor(): Supervisor {
         "set -e",
         waitRunsv(name),
         `old=$(cat ${l}/supervise/pid 2>/dev/null || true); case "$old" in ''|*[!0-9]*) old=0;; esac`,
-        `sv -w 30 restart ${l} >/dev/null 2>&1 || true`,
-        `i=0; while [ "$old" -gt 0 ] && kill -0 "$old" 2>/dev/null && [ $i -lt ${RESTART_STOP_S * 10} ]; do sleep 0.1; i=$((i+1)); done`,
+        // sv waits 1 s for the new process; the loop below counts that second towards the bound.
+        `sv -w 1 restart ${l} >/dev/null 2>&1 || true`,
+        `i=10; while [ "$old" -gt 0 ] && kill -0 "$old" 2>/dev/null && [ $i -lt ${stopS * 10} ]; do sleep 0.1; i=$((i+1)); done`,
         `if [ "$old" -gt 0 ] && kill -0 "$old" 2>/dev/null; then`,
-        `  echo "${name} (pid $old) did not exit within ${RESTART_STOP_S} s of TERM: killing it" >&2`,
+        `  echo "${name} (pid $old) did not exit within ${stopS} s of TERM: killing it" >&2`,
         `  kill -9 "$old" 2>/dev/null || true`,
         "fi",
         `sv -w 60 up ${l} >/dev/null`,

@@ -57,6 +57,7 @@ export function systemdSupervisor(): Supervisor {
             description: def.description,
             environmentFile: def.environmentFile,
             command: def.argv.map(systemdQuote).join(" \\\n  "),
+            ...(def.stopTimeoutSeconds !== undefined ? { stopTimeout: Math.trunc(def.stopTimeoutSeconds) } : {}),
           }),
         },
       ];
@@ -69,6 +70,7 @@ export function systemdSupervisor(): Supervisor {
       const u = shq(unit(name));
       return [`systemctl disable --now ${u} >/dev/null 2>&1 || true`].join("\n");
     },
+    // The unit's TimeoutStopSec bounds the stop; systemd kills what outlives it.
     restartScript(name) {
       const u = shq(unit(name));
       return ["set -e", "systemctl daemon-reload", `systemctl restart ${u}`].join("\n");

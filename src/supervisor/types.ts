@@ -13,6 +13,11 @@ export interface ServiceDef {
   readonly argv: readonly string[];
   /** KEY=value file read at each start (settings that only matter at first start). */
   readonly environmentFile: string;
+  /**
+   * Seconds the component gets to exit after TERM before it is killed (on a restart or a stop).
+   * @default the supervisor's own: runit's restart RESTART_STOP_S, systemd's DefaultTimeoutStopSec
+   */
+  readonly stopTimeoutSeconds?: number;
 }
 
 /** A file yagura writes on a node. */
@@ -35,8 +40,11 @@ export interface Supervisor {
   startScript(name: string): string;
   /** sh that stops the service and disables it (idempotent). */
   stopScript(name: string): string;
-  /** sh that restarts the running service. */
-  restartScript(name: string): string;
+  /**
+   * sh that restarts the running service and returns once the new process is up; the old one is
+   * killed when it has not exited `stopTimeoutSeconds` after TERM (systemd takes that from the unit).
+   */
+  restartScript(name: string, stopTimeoutSeconds?: number): string;
   /**
    * sh that prints one JSON object {"present":bool,"running":bool,"pid":n} for the service; it is
    * embedded in the observe script, so it must not exit.

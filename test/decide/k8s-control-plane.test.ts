@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { decideControlPlane } from "../../src/decide/k8s-control-plane.js";
 import { K8S } from "../../src/k8s/layout.js";
+import { APISERVER_STOP_TIMEOUT_S } from "../../src/k8s/render/apiserver.js";
 import { driftedComponents } from "../../src/k8s/state.js";
 import type { OpContext } from "../../src/ops/types.js";
 import { fingerprintPath } from "../../src/supervisor/fingerprint.js";
+import { runitSupervisor } from "../../src/supervisor/runit.js";
 import { k8sDesired, k8sSpec, k8sStatusBuilder } from "./k8s-builder.js";
 import { check, NOW, type K8sCase } from "./k8s-support.js";
 
@@ -162,5 +164,30 @@ describe("certificate renewal on a control-plane node", () => {
     await op.nextCommand()!.run(ctx);
     for (const c of ["kube-apiserver", "kube-scheduler", "kubelet", "kube-proxy"])
       expect(scripts[0]).toContain(fingerprintPath(c));
+  });
+});
+
+describe("rolling apiserver restarts", () => {
+  it("the restart kills an old apiserver still running APISERVER_STOP_TIMEOUT_S after TERM, not after a minute", async () => {
+    const status = cpUp().fingerprint("cp1", "kube-apiserver", "old").build();
+    // A lab node's supervisor (runit) takes the bound from the restart; systemd from the unit (goldens).
+    const k8s = desired.k8s!;
+    const runit = {
+      ...desired,
+      k8s: { ...k8s, nodes: { ...k8s.nodes, cp1: { ...k8s.nodes.cp1!, supervisor: runitSupervisor() } } },
+    };
+    const op = decideControlPlane(spec, status, { now: NOW, desired: runit, scope: "all" })!.ops[0]!;
+    const scripts: string[] = [];
+    const ctx = {
+      shell: {
+        run: async (_n: string, c: string, o?: { stdin?: string }) => (scripts.push(o?.stdin ?? c), "ok"),
+        upload: async () => undefined,
+      },
+      sleep: async () => undefined,
+      now: () => NOW,
+    } as unknown as OpContext;
+    await op.nextCommand()!.run(ctx);
+    expect(scripts[0]).toContain(`did not exit within ${APISERVER_STOP_TIMEOUT_S} s of TERM: killing it`);
+    expect(APISERVER_STOP_TIMEOUT_S).toBeLessThan(60);
   });
 });

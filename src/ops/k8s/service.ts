@@ -18,6 +18,8 @@ export interface ComponentStart {
   readonly fingerprint: string;
   /** The supervisor reports it running now: restart it (else start it). */
   readonly running: boolean;
+  /** Seconds the old process gets after TERM on a restart (ServiceDef.stopTimeoutSeconds). */
+  readonly stopTimeoutSeconds?: number;
 }
 
 /** How long a (re)started apiserver may take to answer /readyz on its node. */
@@ -42,7 +44,9 @@ export function forgetFingerprintsScript(components: readonly string[]): string 
 
 /** (Re)starts a component and records its fingerprint. */
 export async function bringUp(ctx: OpContext, node: string, sup: Supervisor, c: ComponentStart): Promise<void> {
-  await ctx.shell.run(node, "sh -s", { stdin: c.running ? sup.restartScript(c.name) : sup.startScript(c.name) });
+  await ctx.shell.run(node, "sh -s", {
+    stdin: c.running ? sup.restartScript(c.name, c.stopTimeoutSeconds) : sup.startScript(c.name),
+  });
   await recordComponentFingerprint(ctx, node, c.name, c.fingerprint);
 }
 
