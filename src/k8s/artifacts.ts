@@ -170,7 +170,7 @@ export function artifactCheckCommand(
   const rec = shq(posix.join(sumsDir, plan.nodePath.replace(/\//g, "_")));
   return (
     `if [ ! -f ${f} ]; then echo missing; ` +
-    `else id=$(stat -L -c '%s %i %z' ${f} 2>/dev/null); r=$(cat ${rec} 2>/dev/null); ` +
+    `else id=$(stat -L -c '%s %i %z' ${f} 2>/dev/null); r=; if [ -r ${rec} ]; then read -r r < ${rec} || true; fi; ` +
     `s=; if [ -n "$id" ] && [ "\${r#* }" = "$id" ]; then s=\${r%% *}; fi; ` +
     // Only a whole hex digest is taken from the record; anything else is hashed again.
     `case "$s" in *[!0-9a-f]*) s= ;; esac; [ \${#s} -eq 64 ] || s=; ` +

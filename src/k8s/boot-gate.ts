@@ -52,5 +52,10 @@ export function openBootGateScript(): string {
  */
 export function bootGateSnippet(): string {
   const f = shq(BOOT_GATE.file);
-  return `bg=false; if [ -r ${f} ] && [ "$(cat ${f} 2>/dev/null)" = "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)" ]; then bg=true; fi`;
+  // read, not $(cat …): no process for a check that runs on every node each pass.
+  return (
+    `bg=false; g=; b=; if [ -r ${f} ]; then read -r g < ${f} || true; fi; ` +
+    `read -r b 2>/dev/null < /proc/sys/kernel/random/boot_id || true; ` +
+    `if [ -n "$b" ] && [ "$g" = "$b" ]; then bg=true; fi`
+  );
 }

@@ -1,4 +1,4 @@
-/** Turns the observe script's JSON into a NodeStatus, checking its shape. */
+/** Turns the observe script's output (a JSON line, then sha256sum's lines) into a NodeStatus, checking its shape. */
 import type { NodeStatus, ServiceStatus } from "../cluster/status.js";
 import { parseArtifactCheck, type ArtifactVerdict } from "../k8s/artifacts.js";
 import { describeMissing } from "../ops/node/prerequisites.js";
@@ -6,7 +6,6 @@ import type { ObservePlan } from "./script.js";
 
 interface Raw {
   missing: number[];
-  files: string[];
   services: { state: { present: boolean; running: boolean; pid: number }; fingerprint: string }[];
   etcdData: { present: boolean; hasMember: boolean };
   artifacts?: string[];
@@ -53,25 +52,35 @@ function k8sParts(node: string, plan: ObservePlan, raw: Raw, stdout: string): Pa
   return out;
 }
 
+/** sha256sum's lines (`<digest>  <path>`, or ` *` in binary mode) as path → digest. */
+function digestLines(lines: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(l);
+    if (m) out.set(m[2]!, m[1]!);
+  }
+  return out;
+}
+
 /** Parses one node's report; throws with the output when it is not what the script prints. */
 export function parseObservation(node: string, plan: ObservePlan, stdout: string): NodeStatus {
+  const [first = "", ...rest] = stdout.split("\n");
   let raw: Raw;
   try {
-    raw = JSON.parse(stdout) as Raw;
+    raw = JSON.parse(first) as Raw;
   } catch {
     throw new Error(`${node}: observe printed something that is not JSON: ${stdout.slice(0, 300)}`);
   }
-  if (
-    !Array.isArray(raw.files) ||
-    raw.files.length !== plan.files.length ||
-    raw.services?.length !== plan.components.length
-  ) {
+  if (!Array.isArray(raw.missing) || raw.services?.length !== plan.components.length) {
     throw new Error(`${node}: observe output does not match its plan: ${stdout.slice(0, 300)}`);
   }
+  // A file sha256sum could not read has no line: it counts as absent, so its rung writes it.
+  const digests = digestLines(rest);
   const files: Record<string, string> = {};
-  plan.files.forEach((p, i) => {
-    if (/^[0-9a-f]{64}$/.test(raw.files[i]!)) files[p] = raw.files[i]!;
-  });
+  for (const p of plan.files) {
+    const h = digests.get(p);
+    if (h) files[p] = h;
+  }
   const services: Record<string, ServiceStatus> = {};
   plan.components.forEach((c, i) => {
     const s = raw.services[i]!;

@@ -1,8 +1,14 @@
 /**
  * The observe script: one small POSIX sh program per node, sent on stdin in a single SSH round
- * trip, that prints one JSON object. Everything it names is quoted with shq, and its output
- * carries only booleans, numbers, hex digests and indexes into the lists the caller holds, so
- * no path or name has to be escaped inside sh.
+ * trip, that prints one JSON object on its first line, then sha256sum's lines for the managed
+ * files (`<digest>  <path>`, absent files left out). Everything it names is quoted with shq, and
+ * the JSON carries only booleans, numbers, hex digests and indexes into the lists the caller
+ * holds, so no path or name has to be escaped inside sh.
+ *
+ * It forks as little as it can: every managed file is hashed by one sha256sum, and small files
+ * (pids, fingerprints, the boot id) are read with the shell's `read`. A control-plane node has some
+ * fifty managed files; one `$(sha256sum … | cut …)` each made the script cost seconds of CPU per
+ * node per pass on a busy machine.
  */
 import { shq } from "../infra/shell.js";
 import { artifactCheckCommand, type ArtifactPlan } from "../k8s/artifacts.js";
@@ -52,21 +58,28 @@ const check = (p: Prerequisite) =>
       ? `[ -d ${shq(p.path)} ]`
       : `[ -x ${shq(p.path)} ]`;
 
+/**
+ * sh that reads the first line of `path` into `$var` with the shell's own `read` (no process),
+ * keeping it only when it is plain hex; empty when the file is absent or holds anything else.
+ */
+export function readHexLine(variable: string, path: string): string {
+  const f = shq(path);
+  return `${variable}=; if [ -r ${f} ]; then read -r ${variable} < ${f} || true; fi; case "$${variable}" in *[!0-9a-f]*) ${variable}= ;; esac`;
+}
+
 /** Renders the script for a plan. */
 export function observeScript(plan: ObservePlan): string {
+  for (const f of plan.files)
+    // sha256sum escapes such names and marks the line with a backslash, which the parser would not match.
+    if (/[\\\n]/.test(f)) throw new Error(`managed file path ${JSON.stringify(f)} has a backslash or newline`);
   const out: string[] = ["m=''"];
   plan.prerequisites.forEach((p, i) => out.push(`${check(p)} || m="$m,${i}"`));
-  out.push(`printf '{"missing":[%s],"files":[' "\${m#,}"`);
-  plan.files.forEach((f, i) =>
-    out.push(`h=$(sha256sum ${shq(f)} 2>/dev/null | cut -c1-64); printf '${i ? "," : ""}"%s"' "$h"`),
-  );
-  out.push(`printf '],"services":['`);
+  out.push(`printf '{"missing":[%s]' "\${m#,}"`);
+  out.push(`printf ',"services":['`);
   plan.components.forEach((c, i) => {
     out.push(`printf '${i ? "," : ""}{"state":'`);
     out.push(plan.supervisor.observeSnippet(c));
-    out.push(
-      `fp=$(tr -cd 0-9a-f 2>/dev/null < ${shq(fingerprintPath(c))} | cut -c1-64); printf ',"fingerprint":"%s"}' "$fp"`,
-    );
+    out.push(readHexLine("fp", fingerprintPath(c)), `printf ',"fingerprint":"%s"}' "$fp"`);
   });
   const d = shq(plan.etcdDataDir);
   out.push(`dp=false; hm=false; [ -d ${d} ] && dp=true; [ -d ${d}/member ] && hm=true`);
@@ -74,9 +87,10 @@ export function observeScript(plan: ObservePlan): string {
   // The Kubernetes parts come after etcd's, and only when planned, so an etcd-only script is unchanged.
   if (plan.artifacts) {
     out.push(`printf ',"artifacts":['`);
+    // A verdict is a word and maybe a digest; anything else is dropped (the parser calls it missing).
     plan.artifacts.forEach((a, i) =>
       out.push(
-        `v=$( (${artifactCheckCommand(a)}) 2>/dev/null | head -n 1 | tr -cd 'a-z0-9 '); printf '${i ? "," : ""}"%s"' "$v"`,
+        `v=$( { ${artifactCheckCommand(a)}; } 2>/dev/null ); case "$v" in *[!a-z0-9\\ ]*) v= ;; esac; printf '${i ? "," : ""}"%s"' "$v"`,
       ),
     );
     out.push(`printf ']'`);
@@ -103,5 +117,7 @@ export function observeScript(plan: ObservePlan): string {
     );
   }
   out.push(`printf '}\\n'`);
+  // Last, outside the JSON: one sha256sum for every managed file (a missing one only prints to stderr).
+  if (plan.files.length) out.push(`sha256sum -- ${plan.files.map(shq).join(" ")} 2>/dev/null || true`);
   return out.join("\n") + "\n";
 }

@@ -90,7 +90,8 @@ export function runitSupervisor(): Supervisor {
       return [
         `p=false; r=false; pid=0`,
         `if [ -e ${l}/run ]; then p=true; fi`,
-        `if [ -r ${l}/supervise/pid ]; then pid=$(cat ${l}/supervise/pid 2>/dev/null); fi`,
+        // The shell's read, not cat: observe runs this for every component of every node each pass.
+        `if [ -r ${l}/supervise/pid ]; then read -r pid < ${l}/supervise/pid || true; fi`,
         `case "$pid" in ''|*[!0-9]*) pid=0;; esac`,
         `if [ "$pid" -gt 0 ] && kill -0 "$pid" 2>/dev/null; then r=true; else pid=0; fi`,
         `printf '{"present":%s,"running":%s,"pid":%s}' "$p" "$r" "$pid"`,

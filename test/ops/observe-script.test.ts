@@ -15,6 +15,9 @@ describe("observe script", () => {
   it("reports prerequisites, file hashes, service state and data dir in one JSON object", () => {
     const dir = mkdtempSync(join(tmpdir(), "yagura-observe-"));
     writeFileSync(join(dir, "a"), "hello");
+    // A name with a space and a quote, and one whose name another one extends: matched whole.
+    writeFileSync(join(dir, "b it's"), "world");
+    writeFileSync(join(dir, "a.old"), "older");
     mkdirSync(join(dir, "data", "member"), { recursive: true });
     const plan: ObservePlan = {
       prerequisites: [
@@ -22,7 +25,7 @@ describe("observe script", () => {
         { kind: "file", path: join(dir, "no-such-binary"), hint: "etcd-server" },
         { kind: "dir", path: dir, hint: "a dir" },
       ],
-      files: [join(dir, "a"), join(dir, "missing file")],
+      files: [join(dir, "a"), join(dir, "missing file"), join(dir, "b it's"), join(dir, "a.old")],
       components: ["etcd"],
       supervisor: fakeSup('{"present":true,"running":true,"pid":42}'),
       etcdDataDir: join(dir, "data"),
@@ -30,7 +33,13 @@ describe("observe script", () => {
     const out = execFileSync("sh", ["-s"], { input: observeScript(plan) }).toString();
     const st = parseObservation("n1", plan, out.trim());
     expect(st.prerequisites).toEqual({ ok: false, missing: [`${join(dir, "no-such-binary")} (etcd-server)`] });
-    expect(st.files).toEqual({ [join(dir, "a")]: sha256("hello") });
+    expect(st.files).toEqual({
+      [join(dir, "a")]: sha256("hello"),
+      [join(dir, "b it's")]: sha256("world"),
+      [join(dir, "a.old")]: sha256("older"),
+    });
+    // One sha256sum for all of them, and no other process per file.
+    expect(observeScript(plan).match(/sha256sum/g)).toHaveLength(1);
     expect(st.services.etcd).toMatchObject({ present: true, running: true, pid: 42 });
     expect(st.etcdData).toEqual({ present: true, hasMember: true });
   });
@@ -58,8 +67,17 @@ describe("observe script", () => {
       etcdDataDir: "/d",
     };
     expect(() => parseObservation("n1", plan, "not json")).toThrow(/not JSON/);
-    expect(() => parseObservation("n1", plan, '{"missing":[],"files":[],"services":[],"etcdData":{}}')).toThrow(
+    expect(() => parseObservation("n1", plan, '{"missing":[],"services":[{}],"etcdData":{}}')).toThrow(
       /does not match/,
     );
+    expect(() => parseObservation("n1", plan, '{"services":[],"etcdData":{}}')).toThrow(/does not match/);
+    // A digest line for another path, or a malformed one, gives the planned file no digest.
+    const st = parseObservation(
+      "n1",
+      plan,
+      `{"missing":[],"services":[],"etcdData":{}}\n${"a".repeat(64)}  /x.old\n${"b".repeat(63)}  /x`,
+    );
+    expect(st.files).toEqual({});
+    expect(() => observeScript({ ...plan, files: ["/etc/a\\b"] })).toThrow(/backslash/);
   });
 });
