@@ -28,14 +28,17 @@ export function reimageScript(): string {
   const scan = shq(NODE_PATHS.runitServiceDir);
   return [
     "set -e",
+    // Every service is told to stop at once and gets 10 s together, then is killed: a reimage is a
+    // power-off, not a graceful stop (an apiserver alone would hold its watches for a minute).
     `if [ -d ${defs} ]; then`,
+    "  set --",
+    `  for d in ${defs}/*; do`,
+    `    if [ -d "$d" ] && [ -e ${scan}/"\${d##*/}" ]; then set -- "$@" ${scan}/"\${d##*/}"; fi`,
+    "  done",
+    '  if [ $# -gt 0 ]; then sv -w 10 down "$@" >/dev/null 2>&1 || sv force-stop "$@" >/dev/null 2>&1 || true; fi',
     `  for d in ${defs}/*; do`,
     '    [ -d "$d" ] || continue',
-    '    n=$(basename "$d")',
-    `    if [ -e ${scan}/"$n" ]; then`,
-    `      sv -w 30 down ${scan}/"$n" >/dev/null 2>&1 || sv force-stop ${scan}/"$n" >/dev/null 2>&1 || true`,
-    `      rm -f ${scan}/"$n"`,
-    "    fi",
+    `    rm -f ${scan}/"\${d##*/}"`,
     '    sv exit "$d" >/dev/null 2>&1 || true',
     '    [ -d "$d/log" ] && sv exit "$d/log" >/dev/null 2>&1 || true',
     "  done",
