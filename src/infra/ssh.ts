@@ -33,8 +33,18 @@ export interface SshPoolOptions {
   readonly privateKeyPath: string;
   /** Pinned host keys, read again when the file changes; a host missing from it is refused. */
   readonly knownHostsPath: string;
-  /** Nodes worked on at once. @default 16 */
+  /**
+   * Commands in flight across all nodes. A command on an open connection costs yagura little (a
+   * channel and its packets); the node does the work, so a pass over many nodes overlaps their
+   * answers instead of taking them 16 at a time. @default 64
+   */
   readonly concurrency?: number;
+  /**
+   * Connections being opened at once: each TCP connect, key exchange and authentication costs CPU
+   * here and on the node (sshd forks and re-executes), so a cold pass over hundreds of nodes opens
+   * them in waves. @default 16
+   */
+  readonly connectConcurrency?: number;
   /** TCP connect plus SSH handshake and authentication; also how long a kept connection may take to open a channel. @default 10000 */
   readonly connectTimeoutMs?: number;
   /** Per command unless the command says otherwise. @default 600000 */
@@ -90,7 +100,8 @@ export function createSshPool(opts: SshPoolOptions): SshPool {
   const commandTimeoutMs = opts.commandTimeoutMs ?? 600_000;
   const graceMs = opts.graceMs ?? 5_000;
   const connectOptions = { connectTimeoutMs, keepaliveMs: opts.keepaliveMs ?? 15_000, keepaliveCountMax: 3 };
-  const global = createLimiter(opts.concurrency ?? 16);
+  const global = createLimiter(opts.concurrency ?? 64);
+  const connecting = createLimiter(opts.connectConcurrency ?? 16);
   const perNode = new Map<string, <T>(task: () => Promise<T>) => Promise<T>>();
   const conns = new Map<string, Conn>();
   const roundTrips = new Map<string, number>();
@@ -114,7 +125,8 @@ export function createSshPool(opts: SshPoolOptions): SshPool {
     connects.set(node, (connects.get(node) ?? 0) + 1);
     const c: Conn = {
       target: t,
-      ready: secrets().then((s) => connectNode(t, s, connectOptions)),
+      // The connect timeout counts from the handshake's turn, not from the wait for it.
+      ready: connecting(() => secrets().then((s) => connectNode(t, s, connectOptions))),
       failed: false,
       uses: 0,
       active: 0,

@@ -173,6 +173,38 @@ describe("ssh pool", () => {
     }
   });
 
+  it("opens at most `connectConcurrency` connections at once, while more commands than that may run", async () => {
+    // A server that takes TCP and never speaks SSH: every connect waits out its timeout, so the
+    // sockets open at once are the handshakes in flight.
+    let open = 0;
+    let most = 0;
+    const mute = createServer((sock) => {
+      most = Math.max(most, ++open);
+      sock.on("close", () => open--);
+      sock.resume(); // read what comes, so the client's close is seen
+    });
+    await new Promise<void>((r) => mute.listen(0, HOST, r));
+    const port = (mute.address() as { port: number }).port;
+    try {
+      const names = ["m1", "m2", "m3", "m4", "m5", "m6"];
+      const p = createSshPool({
+        targets: names.map((n) => target(n, port)),
+        privateKeyPath: sshd.clientKeyPath,
+        knownHostsPath: knownHosts,
+        connectTimeoutMs: 300,
+        connectConcurrency: 2,
+        concurrency: 6,
+      });
+      const results = await Promise.allSettled(names.map((n) => p.exec(n, "true")));
+      expect(results.every((r) => r.status === "rejected")).toBe(true);
+      expect(most).toBe(2);
+      await p.close();
+    } finally {
+      mute.close();
+      await new Promise((r) => setImmediate(r));
+    }
+  });
+
   it("refuses a changed host key, naming node, fingerprints and file", async () => {
     const wrong = join(dir, "known_hosts_wrong");
     // A different, valid ed25519 key pinned for the host.
