@@ -6,7 +6,9 @@
  *     with its peak RSS (GNU time's maximum resident set);
  *   - warm: `yagura reconcile ENV --scope etcd --watch` — each pass's time, SSH commands and new
  *     connections as the watch logs them (`watch pass N: completed in … ms, … SSH commands, …
- *     connects`), the first pass (which connects) left out, and the watch's peak RSS (VmHWM).
+ *     connects`), the first pass (which connects) left out, the watch's peak RSS (VmHWM), and
+ *     the CPU a warm pass costs the machine, yagura and the idle lab (/proc/stat, /proc/PID/stat;
+ *     the idle lab is measured for 5 s first).
  * The 250-node lab runs only when the 1-minute load average is below 4, and once. Labs are torn
  * down at the end, also on failure or Ctrl-C. Prints figures; asserts nothing (the machine is shared).
  * Needs root and the lab packages.
@@ -52,6 +54,16 @@ function inventory(env: string, n: number, net: number): string {
 }
 
 const load1 = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+/** CPU seconds the whole machine has been busy (user, nice, system, irq, softirq, steal). */
+const machineCpu = () => {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
+};
+/** CPU seconds process `pid` has used (utime + stime). */
+const processCpu = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (kib: number) => `${(kib / 1024).toFixed(0)} MB`;
@@ -82,7 +94,22 @@ interface WatchPass {
 }
 
 /** Runs `reconcile --watch` until `passes` passes after the first; their figures and the watch's VmHWM. */
-async function watch(state: string, file: string, passes: number): Promise<{ passes: WatchPass[]; hwmKiB: number }> {
+interface WatchCpu {
+  /** CPU seconds per warm pass, interval included: the machine's, yagura's, and the idle lab's. */
+  readonly machine: number;
+  readonly yagura: number;
+  readonly idle: number;
+}
+
+async function watch(
+  state: string,
+  file: string,
+  passes: number,
+): Promise<{ passes: WatchPass[]; hwmKiB: number; cpu: WatchCpu }> {
+  // What the lab costs with nothing asking it anything, to tell the passes' own cost from it.
+  const i0 = { m: machineCpu(), t: Date.now() };
+  await new Promise((r) => setTimeout(r, 5000));
+  const idleRate = (machineCpu() - i0.m) / ((Date.now() - i0.t) / 1000);
   const node = PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${resolve(PROFILE)}`] : [];
   const child = spawn(
     process.execPath,
@@ -100,15 +127,23 @@ async function watch(state: string, file: string, passes: number): Promise<{ pas
       commands: Number(m[3]),
       connects: Number(m[4]),
     }));
+  let from: { m: number; y: number; t: number } | undefined;
   try {
     const end = Date.now() + 600_000;
     while (seen().length < passes + 1) {
+      if (!from && seen().length >= 1) from = { m: machineCpu(), y: processCpu(child.pid!), t: Date.now() };
       if (child.exitCode !== null) throw new Error(`the watch exited ${child.exitCode}:\n${out.slice(-3000)}`);
       if (Date.now() > end) throw new Error(`the watch made ${seen().length} passes in 10 min:\n${out.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? NaN);
-    return { passes: seen().slice(1, passes + 1), hwmKiB: hwm };
+    const warm = seen().length - 1;
+    const cpu = {
+      machine: (machineCpu() - from!.m) / warm,
+      yagura: (processCpu(child.pid!) - from!.y) / warm,
+      idle: (idleRate * (Date.now() - from!.t)) / 1000 / warm,
+    };
+    return { passes: seen().slice(1, passes + 1), hwmKiB: hwm, cpu };
   } finally {
     child.kill("SIGTERM");
     await Promise.race([closed, new Promise((r) => setTimeout(r, 30_000))]);
@@ -154,6 +189,7 @@ async function one(n: number, root: string): Promise<string[]> {
       perNode,
       String(w.passes.reduce((a, p) => a + p.connects, 0)),
       `${mb(Math.max(...cold.map((c) => c.rssKiB)))} / ${mb(w.hwmKiB)}`,
+      `${w.cpu.machine.toFixed(2)} s: yagura ${w.cpu.yagura.toFixed(2)} s, idle lab ${w.cpu.idle.toFixed(2)} s, the rest ${(w.cpu.machine - w.cpu.yagura - w.cpu.idle).toFixed(2)} s`,
     ];
   } finally {
     process.stderr.write(`sweep: ${n} nodes: lab down\n`);
@@ -197,6 +233,7 @@ async function main(): Promise<void> {
     "SSH commands per node per warm pass",
     "connects in the warm passes",
     "peak RSS cold / watch",
+    "machine CPU per warm pass (its interval included)",
   ];
   console.log(`load average before: ${loadBefore}; yagura: ${CLI} as built now`);
   console.log(`| ${head.join(" | ")} |\n|${head.map(() => "---").join("|")}|`);
