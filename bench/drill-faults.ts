@@ -128,10 +128,9 @@ const all = async (...checks: (() => Promise<Seen>)[]): Promise<Seen> => {
   return { ok: true, seen: "ok" };
 };
 
-/** kill -9 of one service; repaired when it runs under another pid and is healthy. */
-async function killService(w: DrillWorld, pick: Pick): Promise<Fault> {
-  const n = pick(w.nodes);
-  const svc = pick(servicesOf(n));
+/** kill -9 of `svc` on a node that runs it; repaired when it runs under another pid and is healthy. */
+async function killService(w: DrillWorld, pick: Pick, svc: string): Promise<Fault> {
+  const n = pick(w.nodes.filter((x) => servicesOf(x).includes(svc)));
   const old = await must(w, n, pidOf(svc));
   await must(w, n, `kill -9 ${shq(old)}`);
   return {
@@ -166,7 +165,7 @@ async function damageFile(w: DrillWorld, pick: Pick, how: "delete" | "corrupt", 
       ? `openssl x509 -noout -in ${shq(file)} && echo valid`
       : `grep -q '^clusters:' ${shq(file)} && grep -q '^users:' ${shq(file)} && echo valid`;
   return {
-    kind: `${how === "delete" ? "deleted" : "corrupted"} ${what}`,
+    kind: `${how === "delete" ? "deleted" : "corrupted"} ${what === "cert" ? "certificate" : "kubeconfig"}`,
     node: n.name,
     detail: file,
     check: () =>
@@ -224,9 +223,11 @@ async function wipeEtcd(w: DrillWorld, pick: Pick): Promise<Fault> {
   return { kind: "etcd data wiped", node: n.name, detail: "/var/lib/etcd/member", check: () => nodeHealthy(w, n) };
 }
 
-/** The node-side faults, by kind; the drill adds the watch's own SIGKILL. */
+const kill = (svc: string) => (w: DrillWorld, p: Pick) => killService(w, p, svc);
+
+/** The node-side faults, by kind (each printed under its key); the drill adds the watch's own SIGKILL. */
 export const FAULTS = {
-  "kill -9 service": killService,
+  ...Object.fromEntries([...CP_SERVICES, ...NODE_SERVICES].map((s) => [`kill -9 ${s}`, kill(s)])),
   "deleted certificate": (w: DrillWorld, p: Pick) => damageFile(w, p, "delete", "cert"),
   "corrupted certificate": (w: DrillWorld, p: Pick) => damageFile(w, p, "corrupt", "cert"),
   "deleted kubeconfig": (w: DrillWorld, p: Pick) => damageFile(w, p, "delete", "kubeconfig"),
