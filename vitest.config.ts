@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Test files that change the host itself (network namespaces, veths, bridges, sysctls, lab nodes):
- * they run one file at a time, after everything else. The rest run two files at a time.
+ * Test files that change the host itself (network namespaces, veths, bridges, sysctls, lab nodes).
+ * They are the `host` project; everything else is `unit`.
  */
 const HOST_TESTS = [
   "test/**/*.e2e.test.ts",
@@ -11,15 +11,16 @@ const HOST_TESTS = [
   "test/decide/pod-network.test.ts",
 ];
 
-// Unit, stack and lab tests. Lab tests need root and skip with a message where they cannot run.
+// One file at a time unless told otherwise: lab tests need root, share the host's kernel, and skip
+// with a message where they cannot run. scripts/test.sh and `npm run test:unit` run the `unit`
+// project two files at a time (--fileParallelism --maxWorkers 2; vitest takes both only for the
+// whole run, not per project), then the `host` project one file at a time.
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ["default"],
-    // vitest's default is one worker less than the CPUs: a single one on a 2-core machine.
-    maxWorkers: 2,
-    minWorkers: 1,
+    fileParallelism: false,
     projects: [
       {
         extends: true,
@@ -27,7 +28,6 @@ export default defineConfig({
           name: "unit",
           include: ["test/**/*.test.ts"],
           exclude: HOST_TESTS,
-          fileParallelism: true,
           sequence: { groupOrder: 0 },
         },
       },
@@ -36,7 +36,6 @@ export default defineConfig({
         test: {
           name: "host",
           include: HOST_TESTS,
-          fileParallelism: false,
           sequence: { groupOrder: 1 },
         },
       },
