@@ -75,9 +75,10 @@ export function runitSupervisor(): Supervisor {
         "set -e",
         waitRunsv(name),
         `old=$(cat ${l}/supervise/pid 2>/dev/null || true); case "$old" in ''|*[!0-9]*) old=0;; esac`,
-        // sv waits 1 s for the new process; the loop below counts that second towards the bound.
+        // sv waits at most 1 s (it may return at once while the old process still runs); the bound
+        // below counts from its return, so the old process gets at least the whole bound after TERM.
         `sv -w 1 restart ${l} >/dev/null 2>&1 || true`,
-        `i=10; while [ "$old" -gt 0 ] && kill -0 "$old" 2>/dev/null && [ $i -lt ${stopS * 10} ]; do sleep 0.1; i=$((i+1)); done`,
+        `i=0; while [ "$old" -gt 0 ] && kill -0 "$old" 2>/dev/null && [ $i -lt ${stopS * 10} ]; do sleep 0.1; i=$((i+1)); done`,
         `if [ "$old" -gt 0 ] && kill -0 "$old" 2>/dev/null; then`,
         `  echo "${name} (pid $old) did not exit within ${stopS} s of TERM: killing it" >&2`,
         `  kill -9 "$old" 2>/dev/null || true`,
