@@ -181,7 +181,7 @@ export function registerReconcileCommands(program: Command): void {
         const { records, withPki } = held.current();
         const io = session(s, { inventoryFile: s.file, scope: scopeOf(o.scope), withPki });
         if (watch) {
-          const { watchEnvironment } = await import("../run/watch.js");
+          const { watchEnvironment } = await import("../run/watch-env.js");
           await watchEnvironment(s, held.current(), records, {
             ...watch,
             withPki,
