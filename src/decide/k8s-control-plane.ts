@@ -11,6 +11,7 @@ import { controlPlane, type ClusterSpec } from "../cluster/spec.js";
 import { componentOf, CONTROL_PLANE_COMPONENTS, NODE_COMPONENTS, type K8sNodeDesired } from "../k8s/desired.js";
 import { componentState, driftedComponents, filesToWrite, isBroken, type ComponentState } from "../k8s/state.js";
 import { k8sFilesOp } from "../ops/k8s/files.js";
+import { componentStart } from "../ops/k8s/service.js";
 import { startComponentsOp, type StartTarget } from "../ops/k8s/start.js";
 import type { Decision, DecideOptions } from "./types.js";
 
@@ -29,12 +30,7 @@ function target(cp: Cp, names: readonly string[]): StartTarget {
     supervisor: cp.d.supervisor,
     components: names.map((n) => {
       const c = componentOf(cp.d, n as (typeof CONTROL_PLANE_COMPONENTS)[number])!;
-      return {
-        name: n,
-        fingerprint: c.fingerprint,
-        running: cp.s.services[n]?.running === true,
-        ...(c.service.stopTimeoutSeconds !== undefined ? { stopTimeoutSeconds: c.service.stopTimeoutSeconds } : {}),
-      };
+      return componentStart(c, cp.s.services[n]?.running === true);
     }),
   };
 }

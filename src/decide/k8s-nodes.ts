@@ -18,6 +18,7 @@ import {
 } from "../k8s/state.js";
 import { bootGateOp } from "../ops/k8s/boot-taint.js";
 import { k8sFilesOp } from "../ops/k8s/files.js";
+import { componentStart } from "../ops/k8s/service.js";
 import { startComponentsOp, type StartTarget } from "../ops/k8s/start.js";
 import type { Decision, DecideOptions } from "./types.js";
 
@@ -47,12 +48,7 @@ function target(n: Node, names: readonly string[]): StartTarget {
     supervisor: n.d.supervisor,
     components: names.map((name) => {
       const c = componentOf(n.d, name as (typeof NODE_COMPONENTS)[number])!;
-      return {
-        name,
-        fingerprint: c.fingerprint,
-        running: n.s.services[name]?.running === true,
-        ...(c.service.stopTimeoutSeconds !== undefined ? { stopTimeoutSeconds: c.service.stopTimeoutSeconds } : {}),
-      };
+      return componentStart(c, n.s.services[name]?.running === true);
     }),
   };
 }

@@ -62,7 +62,7 @@ const check = (p: Prerequisite) =>
  * sh that reads the first line of `path` into `$var` with the shell's own `read` (no process),
  * keeping it only when it is plain hex; empty when the file is absent or holds anything else.
  */
-export function readHexLine(variable: string, path: string): string {
+function readHexLine(variable: string, path: string): string {
   const f = shq(path);
   return `${variable}=; if [ -r ${f} ]; then read -r ${variable} < ${f} || true; fi; case "$${variable}" in *[!0-9a-f]*) ${variable}= ;; esac`;
 }

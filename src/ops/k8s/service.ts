@@ -8,7 +8,7 @@ import { shq } from "../../infra/shell.js";
 import { K8S } from "../../k8s/layout.js";
 import { APISERVER_PORT } from "../../k8s/render/context.js";
 import { fingerprintPath } from "../../supervisor/fingerprint.js";
-import type { Supervisor } from "../../supervisor/types.js";
+import type { ServiceDef, Supervisor } from "../../supervisor/types.js";
 import { pollUntil } from "../etcd/steps.js";
 import type { OpContext } from "../types.js";
 
@@ -20,6 +20,20 @@ export interface ComponentStart {
   readonly running: boolean;
   /** Seconds the old process gets after TERM on a restart (ServiceDef.stopTimeoutSeconds). */
   readonly stopTimeoutSeconds?: number;
+}
+
+/** What to start of a rendered component, and whether the supervisor reports it running now. */
+export function componentStart(
+  c: { readonly name: string; readonly fingerprint: string; readonly service: ServiceDef },
+  running: boolean,
+): ComponentStart {
+  const stop = c.service.stopTimeoutSeconds;
+  return {
+    name: c.name,
+    fingerprint: c.fingerprint,
+    running,
+    ...(stop !== undefined ? { stopTimeoutSeconds: stop } : {}),
+  };
 }
 
 /** How long a (re)started apiserver may take to answer /readyz on its node. */
