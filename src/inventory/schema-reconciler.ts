@@ -9,6 +9,11 @@ export const reconcilerSchema = z
   .object({
     maxConcurrentUpdates: z.number().int().min(1).default(3),
     watchInterval: duration.default("5m"),
+    /**
+     * How long one reconcile keeps observing nodes that do not answer over SSH before it gives up
+     * (after 5, 10, 20, 40 s … within this total); 0s gives up at once.
+     */
+    unreachableWait: duration.default("75s"),
     /** Renew a certificate this long before it expires. */
     certRenewBefore: duration.default("30d"),
     backup: z

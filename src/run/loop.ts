@@ -11,6 +11,7 @@ import { decide } from "../decide/index.js";
 import type { Decision } from "../decide/types.js";
 import type { KubeApi } from "../infra/kube-types.js";
 import type { EtcdAdmin, NodeShell } from "../infra/types.js";
+import { parseDuration } from "../inventory/rules/syntax.js";
 import { HOST_KEY_MISMATCH, observe } from "../observe/index.js";
 import type { OpContext } from "../ops/types.js";
 import type { Material } from "./material.js";
@@ -48,11 +49,22 @@ export type LoopEvent =
   | { kind: "unreachable-retry"; nodes: readonly string[]; ms: number };
 
 /**
- * A pass that cannot progress because nodes did not answer is observed again, after 5, 10, 20
- * and 40 s, before the loop gives up: a node that is slow to answer (sshd on an overloaded
- * machine, a network blip) is not a reason to end a reconcile. A host key mismatch is no blip.
+ * A pass that cannot progress because nodes did not answer is observed again, after 5, 10, 20, 40 s
+ * and so on, within `reconciler.unreachableWait` in all (75 s by default), before the loop gives up:
+ * a node that is slow to answer (sshd on an overloaded machine, a network blip) is not a reason to
+ * end a reconcile. A host key mismatch is no blip.
  */
-export const UNREACHABLE_RETRY_MS = [5_000, 10_000, 20_000, 40_000] as const;
+/** The pauses before observing unanswering nodes again: doubling from 5 s, `totalMs` in all. */
+export function unreachableRetries(totalMs: number): number[] {
+  const out: number[] = [];
+  let left = totalMs;
+  for (let next = 5_000; left > 0; next *= 2) {
+    const wait = Math.min(next, left);
+    out.push(wait);
+    left -= wait;
+  }
+  return out;
+}
 
 /** How a reconcile ended. */
 export interface LoopResult {
@@ -69,6 +81,8 @@ export interface LoopOptions {
   readonly maxPasses?: number;
   readonly maxFailures?: number;
   readonly scope?: "etcd" | "all";
+  /** Total time to keep observing nodes that do not answer. @default the inventory's reconciler.unreachableWait */
+  readonly unreachableWaitMs?: number;
 }
 
 /** Runs passes until done; see the module comment. */
@@ -79,6 +93,9 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
   let failures = 0;
   let lastFailed = "";
   let retries = 0;
+  const retryMs = unreachableRetries(
+    o.unreachableWaitMs ?? parseDuration(deps.spec.inventory.reconciler?.unreachableWait ?? "75s") ?? 75_000,
+  );
   let last: LoopResult = { outcome: "failed", phase: "none", message: "no pass ran", passes: 0, opsRun: 0 };
   // The last pass's connections, released (kept open) for the next pass and closed once the loop ends.
   let kept: PassIO | undefined;
@@ -95,7 +112,7 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
           const unreached = Object.values(status.nodes)
             .filter((n) => !n.reachable && !n.error?.startsWith(HOST_KEY_MISMATCH))
             .map((n) => n.name);
-          const wait = UNREACHABLE_RETRY_MS[retries];
+          const wait = retryMs[retries];
           if (d.phase !== "completed" && unreached.length && wait !== undefined && pass < maxPasses) {
             retries++;
             deps.progress({ kind: "unreachable-retry", nodes: unreached, ms: wait });

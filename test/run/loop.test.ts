@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CommandError, type NodeShell } from "../../src/infra/types.js";
-import { reconcileLoop, UNREACHABLE_RETRY_MS, type LoopEvent } from "../../src/run/loop.js";
+import { reconcileLoop, unreachableRetries, type LoopEvent } from "../../src/run/loop.js";
 import { testDesired, testSpec } from "../decide/builder.js";
 import { deadEtcd, emptyNodeReport, memoryRecords, nope } from "./fakes.js";
 
@@ -21,6 +21,8 @@ const shell: NodeShell = {
   close: async () => undefined,
 };
 const etcd = deadEtcd("refused");
+/** reconciler.unreachableWait's default, 75 s. */
+const DEFAULT_RETRIES = [5_000, 10_000, 20_000, 40_000];
 
 describe("reconcile loop", () => {
   it("ends a pass at the first failure, re-observes, and gives up after the same op failed three times", async () => {
@@ -50,7 +52,7 @@ describe("reconcile loop", () => {
   });
 
   /** A loop whose control-plane nodes stay silent for `silentPasses` observations (or answer with another host key). */
-  async function silentNodes(silentPasses: number, impostor = false) {
+  async function silentNodes(silentPasses: number, impostor = false, unreachableWait?: string) {
     const error = impostor ? "presented another host key" : "Timed out while waiting for handshake";
     let observations = 0;
     const sleeps: number[] = [];
@@ -64,9 +66,12 @@ describe("reconcile loop", () => {
         return shell.exec(node, command, opts);
       },
     };
+    const withWait = unreachableWait
+      ? { ...spec, inventory: { ...spec.inventory, reconciler: { ...spec.inventory.reconciler, unreachableWait } } }
+      : spec;
     const r = await reconcileLoop(
       {
-        spec,
+        spec: withWait,
         prepare: async () => ({ desired, adminTls: { ca: "", cert: "", key: "" } }),
         open: () => ({ shell: flaky, etcdAdmin: etcd, close: async () => undefined }),
         records: memoryRecords().w,
@@ -83,20 +88,33 @@ describe("reconcile loop", () => {
     const { r, sleeps, events } = await silentNodes(2);
     // Answering again, the nodes get their certificates (which this shell then fails to write).
     expect(r).toMatchObject({ outcome: "failed", phase: "etcd-certs" });
-    expect(sleeps).toEqual(UNREACHABLE_RETRY_MS.slice(0, 2));
+    expect(sleeps).toEqual(DEFAULT_RETRIES.slice(0, 2));
     expect(events.filter((e) => e.kind === "unreachable-retry")).toEqual([
-      { kind: "unreachable-retry", nodes: ["cp1", "cp2", "cp3"], ms: UNREACHABLE_RETRY_MS[0] },
-      { kind: "unreachable-retry", nodes: ["cp1", "cp2", "cp3"], ms: UNREACHABLE_RETRY_MS[1] },
+      { kind: "unreachable-retry", nodes: ["cp1", "cp2", "cp3"], ms: DEFAULT_RETRIES[0] },
+      { kind: "unreachable-retry", nodes: ["cp1", "cp2", "cp3"], ms: DEFAULT_RETRIES[1] },
     ]);
   });
 
   it("gives up, stuck, after its last retry; a node with another host key is not waited for", async () => {
     const silent = await silentNodes(100);
     expect(silent.r).toMatchObject({ outcome: "stuck", phase: "etcd-bootstrap-aborted" });
-    expect(silent.sleeps).toEqual([...UNREACHABLE_RETRY_MS]);
-    expect(silent.observations).toBe(UNREACHABLE_RETRY_MS.length + 1);
+    expect(silent.sleeps).toEqual([...DEFAULT_RETRIES]);
+    expect(silent.observations).toBe(DEFAULT_RETRIES.length + 1);
     const impostor = await silentNodes(100, true);
     expect(impostor.r).toMatchObject({ outcome: "stuck" });
     expect(impostor.sleeps).toEqual([]);
+  });
+
+  it("waits for unanswering nodes only as long as reconciler.unreachableWait says", async () => {
+    expect(unreachableRetries(75_000)).toEqual(DEFAULT_RETRIES);
+    expect(unreachableRetries(12_000)).toEqual([5_000, 7_000]);
+    expect(unreachableRetries(200_000)).toEqual([5_000, 10_000, 20_000, 40_000, 80_000, 45_000]);
+    expect(unreachableRetries(0)).toEqual([]);
+    const none = await silentNodes(100, false, "0s");
+    expect(none.r).toMatchObject({ outcome: "stuck", phase: "etcd-bootstrap-aborted" });
+    expect(none.sleeps).toEqual([]);
+    expect(none.observations).toBe(1);
+    const short = await silentNodes(100, false, "12s");
+    expect(short.sleeps).toEqual([5_000, 7_000]);
   });
 });
