@@ -11,17 +11,30 @@ import { json, startKubeStub, status, type KubeStub, type Seen } from "../infra/
 import { kubeWriter } from "./kube-writer.js";
 
 const PATH = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/;
+const LIST = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps$/;
 
 let stub: KubeStub;
 let api: KubeApi;
 /** The stub's ConfigMaps by `namespace/name`. */
-const stored = new Map<string, { metadata: { name: string }; data: Record<string, string> }>();
+const stored = new Map<
+  string,
+  { metadata: { name: string; labels?: Record<string, string> }; data: Record<string, string> }
+>();
 const writes: Seen[] = [];
 /** Answers the n-th write (from 1) with this status instead of storing it. */
 let refuse: (n: number) => number | undefined = () => undefined;
 
 beforeAll(async () => {
   stub = await startKubeStub((s, res) => {
+    const l = LIST.exec(s.path);
+    if (l && s.method === "GET") {
+      // Only the equality selector the writer sends: key=value.
+      const [k, v] = (s.query.get("labelSelector") ?? "").split("=");
+      const items = [...stored]
+        .filter(([key, o]) => key.startsWith(`${l[1]}/`) && o.metadata.labels?.[k!] === v)
+        .map(([, o]) => o);
+      return json(res, 200, { apiVersion: "v1", kind: "ConfigMapList", items });
+    }
     const m = PATH.exec(s.path);
     if (!m) return json(res, 404, status(404, "NotFound", `no route ${s.method} ${s.path}`));
     const key = `${m[1]}/${decodeURIComponent(m[2]!)}`;
@@ -33,7 +46,10 @@ beforeAll(async () => {
     writes.push(s);
     const code = refuse(writes.length);
     if (code) return json(res, code, status(code, "ServiceUnavailable", "etcdserver: leader changed"));
-    const body = s.body as { metadata: { name: string }; data: Record<string, string> };
+    const body = s.body as {
+      metadata: { name: string; labels?: Record<string, string> };
+      data: Record<string, string>;
+    };
     const created = !stored.has(key);
     stored.set(key, body);
     json(res, created ? 201 : 200, body);

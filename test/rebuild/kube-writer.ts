@@ -2,8 +2,8 @@
  * A writer against the Kubernetes API for the rebuild tests: it server-side applies one small
  * ConfigMap after another through yagura's own KubeApi client, counts each one the API
  * acknowledged (a 2xx answer), tolerates errors while a node is being replaced, and at stop reads
- * every acknowledged ConfigMap back. A write the API acknowledged and then lost is reported
- * missing, so the rebuild tests can assert that none was.
+ * every ConfigMap it wrote back in one list (by its own label). A write the API acknowledged and
+ * then lost is reported missing, so the rebuild tests can assert that none was.
  */
 import type { KubeApi, KubeObject } from "../../src/infra/kube-types.js";
 
@@ -43,14 +43,30 @@ export interface KubeWriter {
 
 const MAX_ERRORS = 5;
 
+/** The label naming the writer that wrote a ConfigMap. */
+const WRITER_LABEL = "rebuild.yagura.io/writer";
+
 /** The ConfigMap of write `i`. */
-function configMap(namespace: string, name: string, i: number): KubeObject {
+function configMap(namespace: string, name: string, i: number, writer: string): KubeObject {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
-    metadata: { name, namespace, labels: { "rebuild.yagura.io/writer": "true" } },
+    metadata: { name, namespace, labels: { [WRITER_LABEL]: writer } },
     data: { i: String(i) },
   };
+}
+
+/** Lists the writer's ConfigMaps, asking again while the API answers with an error (an apiserver still settling). */
+async function readBack(reader: KubeApi, namespace: string, writer: string): Promise<Map<string, string | undefined>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const items = await reader.list("v1", "ConfigMap", { namespace, labelSelector: `${WRITER_LABEL}=${writer}` });
+      return new Map(items.map((o) => [o.metadata.name, (o["data"] as Record<string, string> | undefined)?.["i"]]));
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 /**
@@ -61,6 +77,8 @@ export function kubeWriter(apis: readonly KubeApi[], o: KubeWriterOptions = {}):
   if (apis.length === 0) throw new Error("kubeWriter needs at least one KubeApi to write through");
   const namespace = o.namespace ?? "default";
   const prefix = o.prefix ?? `rebuild-${Date.now()}-`;
+  // A label value ends in an alphanumeric character.
+  const writer = prefix.replace(/[^A-Za-z0-9]+$/, "") || "writer";
   const acked: { name: string; i: number }[] = [];
   const errors: string[] = [];
   let failed = 0;
@@ -70,7 +88,7 @@ export function kubeWriter(apis: readonly KubeApi[], o: KubeWriterOptions = {}):
     for (let i = 0; writing; i++) {
       const name = `${prefix}${String(i).padStart(6, "0")}`;
       try {
-        await apis[at % apis.length]!.apply(configMap(namespace, name, i));
+        await apis[at % apis.length]!.apply(configMap(namespace, name, i, writer));
         acked.push({ name, i });
       } catch (err) {
         failed++;
@@ -86,12 +104,8 @@ export function kubeWriter(apis: readonly KubeApi[], o: KubeWriterOptions = {}):
     async stop(reader) {
       writing = false;
       await loop;
-      const missing: string[] = [];
-      for (const { name, i } of acked) {
-        const got = await reader.get({ apiVersion: "v1", kind: "ConfigMap", namespace, name });
-        const data = got?.["data"] as Record<string, string> | undefined;
-        if (data?.["i"] !== String(i)) missing.push(name);
-      }
+      const stored = await readBack(reader, namespace, writer);
+      const missing = acked.filter(({ name, i }) => stored.get(name) !== String(i)).map(({ name }) => name);
       return { acked: acked.length, failed, missing, errors };
     },
   };
