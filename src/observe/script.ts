@@ -46,10 +46,31 @@ export interface HealthProbe {
   readonly caFile?: string;
 }
 
-const probe = (p: HealthProbe) =>
-  `if command -v curl >/dev/null 2>&1; then ` +
-  `if [ "$(curl -s -m 2 ${p.caFile ? `--cacert ${shq(p.caFile)} ` : ""}${shq(p.url)} 2>/dev/null)" = ok ]; then hv=ok; else hv=fail; fi; ` +
-  `else hv=; fi`;
+/** The write-out curl prints after the body of fetch `i`, on a line of its own. */
+const fetchMark = (i: number) => `@@yagura-fetch-${i}@@`;
+
+/**
+ * One curl for every loopback URL the node is asked about (the health probes, then kube-proxy's
+ * mode): each answer's body, then its mark line, parsed with the shell's `read` into `$f0`, `$f1` …
+ * Fetches that get no answer leave their body empty. A curl per URL, and `tr`/`cut` on the mode,
+ * were most of a control-plane node's observe CPU. `$fc` is 1 when the node has curl.
+ */
+function fetchAll(urls: readonly { url: string; caFile?: string }[]): string[] {
+  const ops = urls
+    .map(
+      (u, i) => `-s -m 2 ${u.caFile ? `--cacert ${shq(u.caFile)} ` : ""}-w ${shq(`\n${fetchMark(i)}\n`)} ${shq(u.url)}`,
+    )
+    .join(" --next ");
+  const cases = urls.map((_, i) => `'${fetchMark(i)}') f${i}=$b; b= ;;`).join(" ");
+  return [
+    `fc=0; ${urls.map((_, i) => `f${i}=`).join("; ")}`,
+    `if command -v curl >/dev/null 2>&1; then fc=1; fr=$(curl ${ops} 2>/dev/null); b=`,
+    `while IFS= read -r l; do case "$l" in ${cases} *) b="$b$l" ;; esac; done <<YAGURA_FETCHED`,
+    "$fr",
+    "YAGURA_FETCHED",
+    "fi",
+  ];
+}
 
 const check = (p: Prerequisite) =>
   p.kind === "command"
@@ -96,9 +117,18 @@ export function observeScript(plan: ObservePlan): string {
     out.push(`printf ']'`);
   }
   if (plan.bootGate) out.push(bootGateSnippet(), `printf ',"bootGate":%s' "$bg"`);
+  const probes = plan.probes ?? [];
+  const fetches = [...probes, ...(plan.proxyModeUrl ? [{ url: plan.proxyModeUrl }] : [])];
+  if (fetches.length) out.push(...fetchAll(fetches));
   if (plan.probes) {
+    // "" when the node has no curl (unknown); else ok only for a body of exactly `ok`.
     out.push(`printf ',"health":['`);
-    plan.probes.forEach((p, i) => out.push(probe(p), `printf '${i ? "," : ""}"%s"' "$hv"`));
+    probes.forEach((_, i) =>
+      out.push(
+        `hv=; if [ "$fc" = 1 ]; then if [ "$f${i}" = ok ]; then hv=ok; else hv=fail; fi; fi`,
+        `printf '${i ? "," : ""}"%s"' "$hv"`,
+      ),
+    );
     out.push(`printf ']'`);
   }
   if (plan.routes) {
@@ -110,9 +140,9 @@ export function observeScript(plan: ObservePlan): string {
     );
   }
   if (plan.proxyModeUrl) {
-    // Letters only: the mode is a plain JSON string; "" when kube-proxy (or curl) did not answer.
+    // Up to 16 letters only: the mode is a plain JSON string; "" when kube-proxy (or curl) did not answer.
     out.push(
-      `pm=; if command -v curl >/dev/null 2>&1; then pm=$(curl -s -m 2 ${shq(plan.proxyModeUrl)} 2>/dev/null | tr -cd a-z | cut -c1-16); fi`,
+      `pm=$f${probes.length}; case "$pm" in *[!a-z]*) pm= ;; esac; [ \${#pm} -le 16 ] || pm=`,
       `printf ',"proxyMode":"%s"' "$pm"`,
     );
   }

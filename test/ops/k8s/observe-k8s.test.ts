@@ -17,6 +17,8 @@ beforeAll(async () => {
   // A loopback endpoint standing in for a component's health URL: /ok answers ok, anything else 500.
   server = createServer((req, res) => {
     if (req.url === "/proxyMode") return void res.end("ipvs");
+    if (req.url === "/ok-newline") return void res.end("ok\n");
+    if (req.url === "/lines") return void res.end("[-]etcd failed\n@@yagura-fetch-1\nok\n");
     res.statusCode = req.url === "/ok" ? 200 : 500;
     res.end(req.url === "/ok" ? "ok" : "[-]etcd failed");
   });
@@ -92,6 +94,27 @@ describe("observe: the Kubernetes parts of the one round trip", () => {
     expect((await run(plan(`http://127.0.0.1:${port}/proxyMode`))).proxyMode).toBe("ipvs");
     // Nothing listens on port 1: kube-proxy down, its mode unknown (not a mismatch).
     expect((await run(plan("http://127.0.0.1:1/proxyMode"))).proxyMode).toBeUndefined();
+  });
+
+  it("asks every URL in one curl, and keeps each answer to its own URL whatever the others answer", async () => {
+    const plan: ObservePlan = {
+      prerequisites: [],
+      files: [],
+      components: [],
+      supervisor: runitSupervisor(),
+      etcdDataDir: join(dir, "none"),
+      probes: [
+        { component: "a", url: `http://127.0.0.1:${port}/lines` },
+        { component: "b", url: "http://127.0.0.1:1/nothing-listens" },
+        { component: "c", url: `http://127.0.0.1:${port}/ok-newline` },
+        { component: "d", url: `http://127.0.0.1:${port}/fail` },
+      ],
+      proxyModeUrl: `http://127.0.0.1:${port}/proxyMode`,
+    };
+    expect(observeScript(plan).match(/\$\(curl /g)).toHaveLength(1);
+    const st = await run(plan);
+    expect(st.health).toEqual({ a: false, b: false, c: true, d: false });
+    expect(st.proxyMode).toBe("ipvs");
   });
 
   it("the boot gate is closed until it holds this boot's id", async () => {
