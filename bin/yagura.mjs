@@ -3,6 +3,7 @@
 // scripts/install.sh); stack traces name the .ts lines through the build's source maps. In a
 // checkout whose sources changed since the last build, the build is made again first (about a second),
 // so an edit takes effect as it did when the sources ran directly.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, OUT_DIR, staleReason } from "../scripts/build.mjs";
@@ -26,4 +27,12 @@ if (stale !== undefined) {
     process.exit(1);
   }
 }
-await import(pathToFileURL(join(OUT_DIR, "main.js")).href);
+// `--version` alone is answered here, as the CLI would, without loading it (the CLI's modules, zod
+// and commander are most of a cold start): a script asking for the version gets it at once.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  process.stdout.write(`${pkg.version}\n`);
+} else {
+  await import(pathToFileURL(join(OUT_DIR, "main.js")).href);
+}

@@ -29,6 +29,9 @@ describe("the built CLI (bin/yagura.mjs)", () => {
     const r = yagura("--version");
     expect(r).toMatchObject({ code: 0, stderr: "" });
     expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
+    // bin/yagura.mjs answers these without loading the CLI; the CLI itself says the same.
+    expect(yagura("-V").stdout).toBe(r.stdout);
+    expect(yagura("--version", "--help").stdout).toBe(r.stdout);
   });
 
   it("loads no package before a command's action runs but commander, yaml and zod (bundled in)", () => {
