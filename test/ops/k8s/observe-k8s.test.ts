@@ -30,6 +30,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A plan that looks at nothing but what a test adds. */
+const bare = (): ObservePlan => ({
+  prerequisites: [],
+  files: [],
+  components: [],
+  supervisor: runitSupervisor(),
+  etcdDataDir: join(dir, "none"),
+});
+
 /** Runs the script without blocking the event loop (the health endpoint lives in this process). */
 function run(plan: ObservePlan) {
   return new Promise<ReturnType<typeof parseObservation>>((res, rej) => {
@@ -83,14 +92,7 @@ describe("observe: the Kubernetes parts of the one round trip", () => {
   });
 
   it("reports the mode kube-proxy says it runs in, and none when nothing answers", async () => {
-    const plan = (url: string): ObservePlan => ({
-      prerequisites: [],
-      files: [],
-      components: [],
-      supervisor: runitSupervisor(),
-      etcdDataDir: join(dir, "none"),
-      proxyModeUrl: url,
-    });
+    const plan = (url: string): ObservePlan => ({ ...bare(), proxyModeUrl: url });
     expect((await run(plan(`http://127.0.0.1:${port}/proxyMode`))).proxyMode).toBe("ipvs");
     // Nothing listens on port 1: kube-proxy down, its mode unknown (not a mismatch).
     expect((await run(plan("http://127.0.0.1:1/proxyMode"))).proxyMode).toBeUndefined();
@@ -98,11 +100,7 @@ describe("observe: the Kubernetes parts of the one round trip", () => {
 
   it("asks every URL in one curl, and keeps each answer to its own URL whatever the others answer", async () => {
     const plan: ObservePlan = {
-      prerequisites: [],
-      files: [],
-      components: [],
-      supervisor: runitSupervisor(),
-      etcdDataDir: join(dir, "none"),
+      ...bare(),
       probes: [
         { component: "a", url: `http://127.0.0.1:${port}/lines` },
         { component: "b", url: "http://127.0.0.1:1/nothing-listens" },
