@@ -13,7 +13,8 @@
  * down at the end, also on failure or Ctrl-C. Prints figures; asserts nothing (the machine is shared).
  * Needs root and the lab packages.
  * Run: npx tsx bench/sweep.ts [--sizes 30,100,250] [--passes 6] [--profile DIR]
- *   --profile DIR writes a V8 CPU profile of the watch (node --cpu-prof) to DIR.
+ *   --profile DIR writes V8 CPU profiles (node --cpu-prof) to DIR: the watch's, and the last cold
+ *   run's in DIR/cold-N.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -69,9 +70,13 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (kib: number) => `${(kib / 1024).toFixed(0)} MB`;
 
 /** Runs the CLI to its end under GNU time: wall time, peak RSS (KiB), exit code, output. */
-function oneShot(state: string, args: string[]): Promise<{ ms: number; rssKiB: number; code: number; out: string }> {
+function oneShot(
+  state: string,
+  args: string[],
+  nodeArgs: readonly string[] = [],
+): Promise<{ ms: number; rssKiB: number; code: number; out: string }> {
   return new Promise((res) => {
-    const child = spawn("/usr/bin/time", ["-f", "@@time %e %M", process.execPath, CLI, ...args], {
+    const child = spawn("/usr/bin/time", ["-f", "@@time %e %M", process.execPath, ...nodeArgs, CLI, ...args], {
       cwd: ROOT,
       env: { ...process.env, YAGURA_STATE_DIR: state },
       stdio: ["ignore", "pipe", "pipe"],
@@ -167,7 +172,8 @@ async function one(n: number, root: string): Promise<string[]> {
     if (setup.code !== 0) throw new Error(`setup reconcile exited ${setup.code}:\n${setup.out.slice(-3000)}`);
     const cold = [];
     for (let i = 0; i < 3; i++) {
-      const c = await oneShot(state, ["reconcile", file, "--scope", "etcd"]);
+      const prof = PROFILE && i === 2 ? [`--cpu-prof`, `--cpu-prof-dir=${resolve(PROFILE, `cold-${n}`)}`] : [];
+      const c = await oneShot(state, ["reconcile", file, "--scope", "etcd"], prof);
       if (c.code !== 0 || !/completed after 1 pass\(es\), 0 op\(s\)/.test(c.out))
         throw new Error(`the no-op reconcile did not finish in one pass without ops:\n${c.out.slice(-3000)}`);
       cold.push(c);
