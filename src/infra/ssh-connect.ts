@@ -72,7 +72,10 @@ async function readText(path: string): Promise<string | undefined> {
 /** Reads the operator key and known_hosts, again whenever either file changes. */
 export function secretsLoader(privateKeyPath: string, knownHostsPath: string): () => Promise<Secrets> {
   const key = cachedFile(privateKeyPath, (text) => {
-    if (text === undefined) throw new UserError(`SSH private key ${privateKeyPath} does not exist`);
+    if (text === undefined)
+      throw new UserError(
+        `SSH private key ${privateKeyPath} does not exist: put the operator key there (for the lab, \`yagura lab up ENV\` writes it) or name it in the inventory's ssh.privateKeyFile`,
+      );
     return text;
   });
   const known = cachedFile(knownHostsPath, (text) => parseKnownHosts(text ?? "", knownHostsPath));

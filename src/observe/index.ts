@@ -7,6 +7,7 @@ import { backupDir, localSnapshotStore, parseSnapshotName } from "../backup/stor
 import type { BackupStatus, ClusterStatus, NodeStatus } from "../cluster/status.js";
 import { unreachableNode } from "../cluster/status.js";
 import { controlPlane, type ClusterSpec, type NodeSpec } from "../cluster/spec.js";
+import { UserError } from "../cli/errors.js";
 import type { KubeApi } from "../infra/kube-types.js";
 import { HostKeyMismatchError, type EtcdAdmin, type NodeShell } from "../infra/types.js";
 import { observedPaths, type Desired } from "../ops/etcd/desired.js";
@@ -67,6 +68,9 @@ export async function observeNode(shell: NodeShell, node: NodeSpec, desired: Des
       return unreachableNode(node.name, `observe script exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
     return parseObservation(node.name, plan, r.stdout.trim());
   } catch (err) {
+    // A mistake on this machine (the operator key missing, an unreadable known_hosts) is no
+    // node's state: it stops the run, naming the file, instead of being waited out as a silent node.
+    if (err instanceof UserError) throw err;
     const e = err as Error;
     const why =
       e instanceof HostKeyMismatchError || e.name === "HostKeyMismatchError"

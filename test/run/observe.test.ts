@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HostKeyMismatchError, NodeUnreachableError, type NodeShell } from "../../src/infra/types.js";
+import { UserError } from "../../src/cli/errors.js";
 import { observe } from "../../src/observe/index.js";
 import { testDesired, testSpec } from "../decide/builder.js";
 import { deadEtcd, emptyNodeReport, nope } from "./fakes.js";
@@ -44,5 +45,11 @@ describe("observe", () => {
     expect(endpoints).toEqual([["https://10.79.0.11:2379", "https://10.79.0.13:2379"]]);
     expect(st.etcd.members).toEqual([]);
     expect(st.etcd.error).toMatch(/ECONNREFUSED/);
+  });
+
+  it("stops on a mistake on this machine (the operator key missing) instead of calling the nodes unreachable", async () => {
+    const missing = new UserError("SSH private key /nowhere/id_ed25519 does not exist");
+    const shell = fakeShell({ cp1: missing, w1: new NodeUnreachableError("w1: connect timeout") });
+    await expect(observe(spec, desired, { shell, etcdAdmin: deadEtcd("connect ECONNREFUSED") })).rejects.toBe(missing);
   });
 });

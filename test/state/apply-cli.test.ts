@@ -4,9 +4,10 @@
  * so every apply stops at its reconcile step (unreachable) after having held the environment:
  * enough to see who may hold it, where the journal and PKI go, and that another machine resumes.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envPaths } from "../../src/cluster/paths.js";
 import { openApply } from "../../src/rebuild/journal.js";
@@ -64,6 +65,12 @@ describe.skipIf(skip !== undefined)("plan and apply with an etcd --state (real C
   beforeAll(async () => {
     store = await startStateEtcd();
     root = mkdtempSync(join(tmpdir(), "yagura-apply-state-"));
+    // Each machine has its operator key (a missing one stops a run before any node is asked).
+    for (const m of ["a", "b"] as const) {
+      const key = envPaths("env1", machine(m)).sshKey;
+      mkdirSync(dirname(key), { recursive: true, mode: 0o700 });
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `machine-${m}`, "-f", key]);
+    }
     // Nothing listens on this port: SSH is refused at once, and no traffic leaves loopback.
     writeFileSync(
       file(),
