@@ -4,6 +4,9 @@ import { z } from "zod";
 /** A duration as the inventory writes it: 30s, 5m, 2h, 30d. */
 export const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, "must be a duration such as 30s, 5m, 2h or 30d");
 
+/** reconciler.unreachableWait when the inventory does not say. */
+export const UNREACHABLE_WAIT_DEFAULT = "75s";
+
 /** The `reconciler` section. */
 export const reconcilerSchema = z
   .object({
@@ -13,7 +16,7 @@ export const reconcilerSchema = z
      * How long one reconcile keeps observing nodes that do not answer over SSH before it gives up
      * (after 5, 10, 20, 40 s … within this total); 0s gives up at once.
      */
-    unreachableWait: duration.default("75s"),
+    unreachableWait: duration.default(UNREACHABLE_WAIT_DEFAULT),
     /** Renew a certificate this long before it expires. */
     certRenewBefore: duration.default("30d"),
     backup: z

@@ -12,6 +12,7 @@ import type { Decision } from "../decide/types.js";
 import type { KubeApi } from "../infra/kube-types.js";
 import type { EtcdAdmin, NodeShell } from "../infra/types.js";
 import { parseDuration } from "../inventory/rules/syntax.js";
+import { UNREACHABLE_WAIT_DEFAULT } from "../inventory/schema-reconciler.js";
 import { HOST_KEY_MISMATCH, observe } from "../observe/index.js";
 import type { OpContext } from "../ops/types.js";
 import type { Material } from "./material.js";
@@ -52,9 +53,9 @@ export type LoopEvent =
  * A pass that cannot progress because nodes did not answer is observed again, after 5, 10, 20, 40 s
  * and so on, within `reconciler.unreachableWait` in all (75 s by default), before the loop gives up:
  * a node that is slow to answer (sshd on an overloaded machine, a network blip) is not a reason to
- * end a reconcile. A host key mismatch is no blip.
+ * end a reconcile. A host key mismatch is no blip. These are those pauses: doubling from 5 s,
+ * `totalMs` in all.
  */
-/** The pauses before observing unanswering nodes again: doubling from 5 s, `totalMs` in all. */
 export function unreachableRetries(totalMs: number): number[] {
   const out: number[] = [];
   let left = totalMs;
@@ -81,8 +82,6 @@ export interface LoopOptions {
   readonly maxPasses?: number;
   readonly maxFailures?: number;
   readonly scope?: "etcd" | "all";
-  /** Total time to keep observing nodes that do not answer. @default the inventory's reconciler.unreachableWait */
-  readonly unreachableWaitMs?: number;
 }
 
 /** Runs passes until done; see the module comment. */
@@ -93,8 +92,9 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
   let failures = 0;
   let lastFailed = "";
   let retries = 0;
+  // The schema gives every loaded inventory this field; the fallback is for specs built by hand.
   const retryMs = unreachableRetries(
-    o.unreachableWaitMs ?? parseDuration(deps.spec.inventory.reconciler?.unreachableWait ?? "75s") ?? 75_000,
+    parseDuration(deps.spec.inventory.reconciler?.unreachableWait ?? UNREACHABLE_WAIT_DEFAULT) ?? 0,
   );
   let last: LoopResult = { outcome: "failed", phase: "none", message: "no pass ran", passes: 0, opsRun: 0 };
   // The last pass's connections, released (kept open) for the next pass and closed once the loop ends.
