@@ -62,7 +62,8 @@ function unreachable(err: unknown): boolean {
  */
 export const ETCD_GRPC_OPTIONS = { "grpc.ssl_target_name_override": ETCD_SERVER_NAME } as const;
 
-function clientOptions(hosts: string[], tls: EtcdTls, timeoutMs: number): IOptions {
+/** etcd3 client options for `hosts` with yagura's TLS, failover and per-call deadline. */
+export function clientOptions(hosts: string[], tls: EtcdTls, timeoutMs: number): IOptions {
   return {
     hosts,
     grpcOptions: ETCD_GRPC_OPTIONS,

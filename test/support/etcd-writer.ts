@@ -8,21 +8,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { envPaths } from "../../src/cluster/paths.js";
-import { createEtcdAdmin, ETCD_GRPC_OPTIONS } from "../../src/infra/etcd.js";
+import { clientOptions, createEtcdAdmin } from "../../src/infra/etcd.js";
 import type { EtcdTls } from "../../src/infra/types.js";
 
 /** Reads every key under `prefix`, asking again while the cluster answers with an error (a leader change, a member restarting). */
 async function readBack(endpoints: readonly string[], tls: EtcdTls, prefix: string): Promise<Record<string, string>> {
-  const client = new Etcd3({
-    hosts: [...endpoints],
-    grpcOptions: ETCD_GRPC_OPTIONS,
-    credentials: {
-      rootCertificate: Buffer.from(tls.ca),
-      certChain: Buffer.from(tls.cert),
-      privateKey: Buffer.from(tls.key),
-    },
-    defaultCallOptions: () => ({ deadline: Date.now() + 10_000 }),
-  });
+  const client = new Etcd3(clientOptions([...endpoints], tls, 10_000));
   try {
     for (let i = 1; ; i++) {
       try {
