@@ -1,9 +1,10 @@
 /**
- * sha256 of local files (Kubernetes binaries, tens of MB each), cached while a file's size, mtime,
- * inode and ctime hold. The cache is kept for the process and on disk (`file-digests.json` in
+ * sha256 of local files (Kubernetes binaries, tens of MB each), and the version a binary reports,
+ * cached while a file's size, mtime, inode and ctime hold. The cache is kept for the process and on disk (`file-digests.json` in
  * yagura's cache directory), so the release pinning at load time, the local artifact check of
  * every pass and every later command hash each binary once, not once each: hashing the five
- * binaries of a release costs seconds of CPU, more than the rest of `validate`.
+ * binaries of a release costs seconds of CPU, more than the rest of `validate`; starting
+ * kube-apiserver for its `--version` costs a third of a second on every command.
  *
  * Any write to a file, a replacement or a `touch` changes its ctime, which no user-space call can
  * set back, so a stale entry is never taken. The disk file is best effort: unreadable or not
@@ -24,7 +25,7 @@ export function digestCachePath(env: { readonly YAGURA_CACHE_DIR?: string } = pr
   return join(dir !== undefined && dir !== "" ? resolve(dir) : join(stateRoot(), ".cache"), "file-digests.json");
 }
 
-type Entry = { key: string; sha: string };
+type Entry = { key: string; sha?: string; version?: string };
 let digests: Map<string, Entry> | undefined;
 const keyOf = (st: Stats) => `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
 
@@ -34,7 +35,12 @@ function cache(): Map<string, Entry> {
   try {
     const raw = JSON.parse(readFileSync(digestCachePath(), "utf8")) as Record<string, Entry>;
     for (const [path, e] of Object.entries(raw)) {
-      if (typeof e?.key === "string" && /^[0-9a-f]{64}$/.test(String(e.sha))) digests.set(path, e);
+      if (
+        typeof e?.key === "string" &&
+        (e.sha === undefined || /^[0-9a-f]{64}$/.test(String(e.sha))) &&
+        (e.version === undefined || typeof e.version === "string")
+      )
+        digests.set(path, e);
     }
   } catch {
     // none yet, or unreadable: start empty
@@ -42,10 +48,12 @@ function cache(): Map<string, Entry> {
   return digests;
 }
 
-function remember(path: string, entry: Entry): void {
+/** Records what is known of `path` under its identity `key`, keeping what was known under the same key. */
+function remember(path: string, key: string, known: Omit<Entry, "key">): void {
   const m = cache();
+  const old = m.get(path);
   m.delete(path);
-  m.set(path, entry);
+  m.set(path, { ...(old?.key === key ? old : {}), ...known, key });
   while (m.size > MAX_ENTRIES) m.delete(m.keys().next().value!);
   const file = digestCachePath();
   const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
@@ -58,29 +66,47 @@ function remember(path: string, entry: Entry): void {
   }
 }
 
-const hit = (path: string, key: string) => {
+const hit = (path: string, key: string): Entry | undefined => {
   const e = cache().get(resolve(path));
-  return e?.key === key ? e.sha : undefined;
+  return e?.key === key ? e : undefined;
 };
 
 /** sha256 (hex) of a file, read whole; throws when it cannot be read. */
 export function sha256FileSync(path: string): string {
   const key = keyOf(statSync(path));
-  const known = hit(path, key);
+  const known = hit(path, key)?.sha;
   if (known) return known;
   const sha = createHash("sha256").update(readFileSync(path)).digest("hex");
-  remember(resolve(path), { key, sha });
+  remember(resolve(path), key, { sha });
   return sha;
 }
 
 /** sha256 (hex) of a file, streamed; throws when it cannot be read. */
 export async function sha256File(path: string): Promise<string> {
   const key = keyOf(await stat(path));
-  const known = hit(path, key);
+  const known = hit(path, key)?.sha;
   if (known) return known;
   const h = createHash("sha256");
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   const sha = h.digest("hex");
-  remember(resolve(path), { key, sha });
+  remember(resolve(path), key, { sha });
   return sha;
+}
+
+/**
+ * The version a binary reports, asked with `ask` (which runs it) once per file identity; a file
+ * that cannot be read, or an `ask` that answers undefined, is not remembered.
+ */
+export function binaryVersionSync(path: string, ask: (path: string) => string | undefined): string | undefined {
+  let key: string;
+  try {
+    key = keyOf(statSync(path));
+  } catch {
+    return undefined;
+  }
+  const known = hit(path, key)?.version;
+  if (known !== undefined) return known;
+  const version = ask(path);
+  if (version !== undefined) remember(resolve(path), key, { version });
+  return version;
 }

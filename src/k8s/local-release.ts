@@ -8,7 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { sha256FileSync } from "../infra/file-digest.js";
+import { binaryVersionSync, sha256FileSync } from "../infra/file-digest.js";
 import { join } from "node:path";
 import { artifactSource, COMPONENT_BINARIES, type Inventory } from "../inventory/schema.js";
 import type { ArtifactEnv } from "./artifacts.js";
@@ -37,13 +37,16 @@ export function localReleaseProblem(inv: Inventory, env: ArtifactEnv): string {
 }
 
 /** Runs `<binary> --version`; undefined when it cannot. */
-function reportedVersion(binary: string): string | undefined {
+function runVersion(binary: string): string | undefined {
   try {
     return parseKubeVersionOutput(execFileSync(binary, ["--version"], { encoding: "utf8", timeout: 20_000 }));
   } catch {
     return undefined;
   }
 }
+
+/** What `<binary> --version` reports, run once per binary file (file-digest.ts keeps the answer). */
+const reportedVersion = (binary: string) => binaryVersionSync(binary, runVersion);
 
 /**
  * The inventory with `local` replaced by the release the local kube-apiserver reports and every

@@ -68,4 +68,27 @@ describe("file digests", () => {
     process.env["YAGURA_CACHE_DIR"] = join(f, "not-a-dir");
     expect((await fresh()).sha256FileSync(f)).toBe(sha("v1"));
   });
+
+  it("a binary's version is asked once per file identity, beside its digest", async () => {
+    const f = join(dir, "kube-apiserver");
+    writeFileSync(f, "v1");
+    const asked: string[] = [];
+    const ask = (p: string) => (asked.push(p), "1.24.0");
+    const m = await fresh();
+    expect(m.sha256FileSync(f)).toBe(sha("v1"));
+    expect(m.binaryVersionSync(f, ask)).toBe("1.24.0");
+    // A later process takes both from disk: the version did not push the digest out.
+    const later = await fresh();
+    expect(later.binaryVersionSync(f, ask)).toBe("1.24.0");
+    writeFileSync(later.digestCachePath(), readFileSync(later.digestCachePath(), "utf8").replace(sha("v1"), FAKE));
+    expect((await fresh()).sha256FileSync(f)).toBe(FAKE);
+    expect(asked).toEqual([f]);
+    // A new binary is asked again; a binary that answers nothing is asked every time.
+    writeFileSync(f, "v2");
+    expect((await fresh()).binaryVersionSync(f, () => undefined)).toBeUndefined();
+    expect((await fresh()).binaryVersionSync(f, ask)).toBe("1.24.0");
+    expect(asked).toEqual([f, f]);
+    expect((await fresh()).binaryVersionSync(join(dir, "missing"), ask)).toBeUndefined();
+    expect(asked).toHaveLength(2);
+  });
 });
