@@ -46,10 +46,16 @@ export function controlPlaneRefusals(
   }
   const out: Refusal[] = [];
   const voters = members.filter((m) => !m.isLearner);
-  if (removes.length > 0 && removes.length * 2 >= voters.length) {
+  const memberAt = (c: NodeChange) => {
+    const at = spec.nodes.find((n) => n.name === c.node) ?? leaving.find((l) => l.name === c.node);
+    return at ? memberOf(members, at) : undefined;
+  };
+  // Only voters count: a learner (a grow cut short) or a node that never joined takes no vote away.
+  const voterRemoves = removes.filter((c) => memberAt(c)?.isLearner === false);
+  if (voterRemoves.length > 0 && voterRemoves.length * 2 >= voters.length) {
     const most = Math.max(0, Math.ceil(voters.length / 2) - 1);
     out.push({
-      reason: `the inventory removes ${removes.length} of ${voters.length} control-plane members at once (${removes.map((r) => r.node).join(", ")}): half or more`,
+      reason: `the inventory removes ${voterRemoves.length} of ${voters.length} control-plane members at once (${voterRemoves.map((r) => r.node).join(", ")}): half or more`,
       alternative:
         most > 0
           ? `remove at most ${most} now (keep the others in the inventory), apply, then remove the rest in a later apply; or add nodes first`
@@ -61,8 +67,7 @@ export function controlPlaneRefusals(
   let size = voters.length + adds.length;
   let healthyCount = healthy.size + adds.length;
   const leave = (c: NodeChange, permanent: boolean): void => {
-    const at = spec.nodes.find((n) => n.name === c.node) ?? leaving.find((l) => l.name === c.node);
-    const m = at ? memberOf(members, at) : undefined;
+    const m = memberAt(c);
     if (!m || m.isLearner) return;
     const after = size - 1;
     const others = healthyCount - (healthy.has(m.id) ? 1 : 0);

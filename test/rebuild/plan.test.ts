@@ -100,6 +100,35 @@ describe("planRebuild: order", () => {
     });
   }
 
+  it("a learner left by a grow cut short takes no vote away: shrinking past it is not half the voters", () => {
+    const spec = labSpec(cp(3));
+    const p = planRebuild({
+      spec,
+      existing: built(cp(5)),
+      status: observed(spec, [...names("cp", 4).map((m) => member(m)), member("cp5", true, true)]),
+    });
+    // cp4 is one of 4 voters; cp5 is a learner.
+    expect(p.refusals).toEqual([]);
+    expect(actions(p)).toEqual([
+      "drain cp4",
+      "etcd-leave cp4",
+      "drain cp5",
+      "etcd-leave cp5",
+      "release cp4+cp5",
+      "reconcile",
+      "record-built",
+    ]);
+    // Two voters of four are still half.
+    const two = planRebuild({
+      spec: labSpec(cp(2)),
+      existing: built(cp(5)),
+      status: observed(labSpec(cp(2)), [...names("cp", 4).map((m) => member(m)), member("cp5", true, true)]),
+    });
+    expect(two.refusals.map((r) => r.reason).join("\n")).toMatch(
+      /removes 2 of 4 control-plane members at once \(cp3, cp4\): half or more/,
+    );
+  });
+
   it("a node with no build record is taken as built from the inventory, and said so", () => {
     const spec = labSpec([{ name: "cp1", token: "t" }, ...cp(3).slice(1)]);
     const p = planRebuild({
