@@ -39,6 +39,7 @@ export function printEvent(e: LoopEvent): void {
   else if (e.kind === "op-done") console.log(`  ✓ ${e.op} (${(e.ms / 1000).toFixed(1)} s)`);
   else if (e.kind === "unreachable-retry")
     console.log(`  … ${e.nodes.join(", ")} did not answer; observing again in ${e.ms / 1000} s`);
+  else if (e.kind === "settle-retry") console.log(`  … ${e.message}; observing again in ${e.ms / 1000} s`);
   else console.log(`  ✗ ${e.op} at ${e.command}: ${e.error}`);
 }
 

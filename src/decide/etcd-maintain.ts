@@ -56,6 +56,7 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
         phase: "etcd-maintenance-aborted",
         ops: [],
         message: `${what} waits: members not in sync: ${lagging.map(label).join(", ")}`,
+        settling: true,
       };
     }
     return undefined;
@@ -169,6 +170,7 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
         phase: "etcd-maintenance-aborted",
         ops: [],
         message: `${what} waits: unhealthy members: ${others.map(label).join(", ")}`,
+        settling: true,
       };
     }
     if (!keepsQuorum(members, m, false)) return quorumRefusal(what);

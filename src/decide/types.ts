@@ -22,6 +22,12 @@ export interface Decision {
   readonly ops: readonly Op[];
   /** Why this phase, for people (which node is unreachable, what to install …). */
   readonly message: string;
+  /**
+   * Nothing may run now only because the cluster is settling: a member catching up with the
+   * leader, or one briefly unhealthy after a change. The loop observes again soon instead of
+   * stopping.
+   */
+  readonly settling?: boolean;
 }
 
 /** Phases that end a reconcile without progress: stop and tell the operator. */

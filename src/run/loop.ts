@@ -2,7 +2,7 @@
  * The reconcile loop: observe → decide → run → observe … One pass runs the ops decide returned,
  * each command in turn, with a record per op; the first failure ends the pass and the next pass
  * re-observes. It stops on `completed`, on a phase that cannot progress (no ops; when nodes did
- * not answer, only after observing again a few times), after the same
+ * not answer, or the cluster is settling, only after observing again a few times), after the same
  * op failed `maxFailures` passes in a row, or after `maxPasses`.
  */
 import type { ClusterSpec } from "../cluster/spec.js";
@@ -47,7 +47,8 @@ export type LoopEvent =
   | { kind: "op-start"; op: string; targets: readonly string[] }
   | { kind: "op-done"; op: string; ms: number }
   | { kind: "op-failed"; op: string; command: string; error: string }
-  | { kind: "unreachable-retry"; nodes: readonly string[]; ms: number };
+  | { kind: "unreachable-retry"; nodes: readonly string[]; ms: number }
+  | { kind: "settle-retry"; message: string; ms: number };
 
 /**
  * A pass that cannot progress because nodes did not answer is observed again, after 5, 10, 20, 40 s
@@ -57,9 +58,23 @@ export type LoopEvent =
  * `totalMs` in all.
  */
 export function unreachableRetries(totalMs: number): number[] {
+  return backoff(5_000, totalMs);
+}
+
+/**
+ * A pass with nothing to run because the cluster is settling (decide's `settling`: an etcd member
+ * catching up with the leader after a membership change, one briefly unhealthy) is observed again
+ * after 1, 2, 4 … s, a minute in all: on a busy machine a member can trail by more than the
+ * in-sync bound for seconds, which is no reason to end a grow halfway. Longer than that is no
+ * longer settling, and the loop stops with decide's message.
+ */
+export const SETTLE_RETRY_MS: readonly number[] = backoff(1_000, 60_000);
+
+/** Pauses doubling from `firstMs`, `totalMs` in all. */
+function backoff(firstMs: number, totalMs: number): number[] {
   const out: number[] = [];
   let left = totalMs;
-  for (let next = 5_000; left > 0; next *= 2) {
+  for (let next = firstMs; left > 0; next *= 2) {
     const wait = Math.min(next, left);
     out.push(wait);
     left -= wait;
@@ -92,6 +107,7 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
   let failures = 0;
   let lastFailed = "";
   let retries = 0;
+  let settles = 0;
   // The schema gives every loaded inventory this field; the fallback is for specs built by hand.
   const retryMs = unreachableRetries(
     parseDuration(deps.spec.inventory.reconciler?.unreachableWait ?? UNREACHABLE_WAIT_DEFAULT) ?? 0,
@@ -119,6 +135,13 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
             await deps.sleep(wait);
             continue;
           }
+          const settle = SETTLE_RETRY_MS[settles];
+          if (d.settling && !unreached.length && settle !== undefined && pass < maxPasses) {
+            settles++;
+            deps.progress({ kind: "settle-retry", message: d.message, ms: settle });
+            await deps.sleep(settle);
+            continue;
+          }
           return {
             outcome: d.phase === "completed" ? "completed" : "stuck",
             phase: d.phase,
@@ -139,6 +162,7 @@ export async function reconcileLoop(deps: LoopDeps, o: LoopOptions = {}): Promis
         const failed = await runOps(d, ctx, deps);
         opsRun += failed.ran;
         retries = 0;
+        settles = 0;
         if (failed.error) {
           failures = failed.op === lastFailed ? failures + 1 : 1;
           lastFailed = failed.op ?? "";

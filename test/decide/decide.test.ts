@@ -16,6 +16,8 @@ interface Case {
   ops: string[];
   targets?: number[];
   message?: RegExp;
+  /** Nothing runs only because the cluster is settling: the loop observes again soon. */
+  settling?: true;
   scope?: "etcd" | "all";
 }
 
@@ -176,6 +178,7 @@ const cases: Case[] = [
     phase: "etcd-maintenance-aborted",
     ops: [],
     message: /unhealthy members: cp1/,
+    settling: true,
   },
   {
     name: "wiped data dir: member removed",
@@ -223,6 +226,7 @@ const cases: Case[] = [
     phase: "etcd-maintenance-aborted",
     ops: [],
     message: /not in sync: cp2/,
+    settling: true,
   },
   {
     name: "add refused while a control-plane node is unreachable",
@@ -288,6 +292,7 @@ const cases: Case[] = [
     phase: "etcd-maintenance-aborted",
     ops: [],
     message: /not in sync: cp3/,
+    settling: true,
   },
   {
     name: "inventory dropping half or more of the voters at once is refused",
@@ -487,6 +492,8 @@ describe("decide", () => {
       expect(d.ops.map((o) => o.name)).toEqual(c.ops);
       if (c.targets) expect(d.ops.map((o) => o.targets.length)).toEqual(c.targets);
       if (c.message) expect(d.message).toMatch(c.message);
+      // Only a settling cluster is observed again; every other refusal ends the reconcile.
+      expect(d.settling ?? false, d.message).toBe(c.settling ?? false);
       for (const op of d.ops) {
         let n = 0;
         while (op.nextCommand() !== undefined) {

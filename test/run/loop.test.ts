@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { CommandError, type NodeShell } from "../../src/infra/types.js";
-import { reconcileLoop, unreachableRetries, type LoopEvent } from "../../src/run/loop.js";
+import { reconcileLoop, SETTLE_RETRY_MS, unreachableRetries, type LoopEvent } from "../../src/run/loop.js";
 import { testDesired, testSpec } from "../decide/builder.js";
-import { deadEtcd, emptyNodeReport, memoryRecords, nope } from "./fakes.js";
+import { clientURL, peerURL } from "../../src/ops/etcd/layout.js";
+import type { EtcdAdmin } from "../../src/infra/types.js";
+import { convergedEtcdReport, deadEtcd, emptyNodeReport, memoryRecords, nope } from "./fakes.js";
 
 const spec = testSpec(3);
 const desired = testDesired(spec);
@@ -116,5 +118,75 @@ describe("reconcile loop", () => {
     expect(none.observations).toBe(1);
     const short = await silentNodes(100, false, "12s");
     expect(short.sleeps).toEqual([5_000, 7_000]);
+  });
+
+  /**
+   * cp1–cp3 run etcd as desired and cp4 is new; cp2 trails the leader by 400 entries for the
+   * first `laggingPasses` observations (as a member just promoted on a busy machine can).
+   */
+  async function laggingMember(laggingPasses: number) {
+    const grow = testSpec(4);
+    const want = testDesired(grow);
+    const members = ["cp1", "cp2", "cp3"].map((name) => {
+      const n = grow.nodes.find((x) => x.name === name)!;
+      return { id: `${name.slice(2)}`, name, peerURLs: [peerURL(n)], clientURLs: [clientURL(n)], isLearner: false };
+    });
+    let observations = 0;
+    const admin = (): EtcdAdmin => ({
+      ...deadEtcd("unused")(),
+      members: async () => (observations++, members),
+      endpointStatus: async (endpoint) => {
+        const m = members.find((x) => x.clientURLs[0] === endpoint)!;
+        const behind = m.name === "cp2" && observations <= laggingPasses;
+        return { endpoint, healthy: true, memberId: m.id, leaderId: "1", raftAppliedIndex: behind ? 100 : 500 };
+      },
+      addLearner: async () => {
+        throw new Error("etcdserver: too many learner members (the test stops here)");
+      },
+    });
+    const nodes: NodeShell = {
+      ...shell,
+      async exec(node) {
+        const out = convergedEtcdReport(grow, want, node, node !== "cp4");
+        return { code: 0, stdout: out, stderr: "" };
+      },
+    };
+    const events: LoopEvent[] = [];
+    // The ops' polls wait on this clock too: it moves as they sleep.
+    let t = Date.parse("2026-01-01T00:00:00Z");
+    const r = await reconcileLoop(
+      {
+        spec: grow,
+        prepare: async () => ({ desired: want, adminTls: { ca: "", cert: "", key: "" } }),
+        open: () => ({ shell: nodes, etcdAdmin: admin, close: async () => undefined }),
+        records: memoryRecords().w,
+        now: () => new Date(t),
+        sleep: async (ms) => void (t += ms),
+        progress: (e) => events.push(e),
+      },
+      { scope: "etcd", maxPasses: 30 },
+    );
+    const sleeps = events.flatMap((e) => (e.kind === "settle-retry" ? [e.ms] : []));
+    return { r, sleeps, events };
+  }
+
+  it("observes a settling cluster again soon (a member catching up) and goes on once it has", async () => {
+    const { r, sleeps, events } = await laggingMember(2);
+    expect(sleeps).toEqual(SETTLE_RETRY_MS.slice(0, 2));
+    expect(events.filter((e) => e.kind === "settle-retry")).toEqual([
+      { kind: "settle-retry", message: expect.stringMatching(/adding cp4 waits: members not in sync: cp2/), ms: 1_000 },
+      { kind: "settle-retry", message: expect.stringMatching(/not in sync: cp2/), ms: 2_000 },
+    ]);
+    // Settled, the loop went on to add cp4 (which this etcd refuses).
+    expect(r).toMatchObject({ outcome: "failed", phase: "etcd-add-member" });
+    expect(r.message).toMatch(/too many learner members/);
+  });
+
+  it("a cluster that does not settle within a minute ends the reconcile with decide's reason", async () => {
+    const { r, sleeps } = await laggingMember(1_000);
+    expect(sleeps).toEqual([...SETTLE_RETRY_MS]);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(60_000);
+    expect(r).toMatchObject({ outcome: "stuck", phase: "etcd-maintenance-aborted" });
+    expect(r.message).toMatch(/adding cp4 waits: members not in sync: cp2/);
   });
 });
