@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The yagura command. Runs the JavaScript build of src/ in dist/yagura (scripts/build.mjs, run by
-// scripts/install.sh); stack traces name the .ts lines through the build's source maps. In a
+// scripts/install.sh); the stack traces it prints name the .ts lines through the build's source
+// maps, read only when one is printed (src/cli/source-stack.ts). In a
 // checkout whose sources changed since the last build, the build is made again first (about a second),
 // so an edit takes effect as it did when the sources ran directly.
 import { readFileSync } from "node:fs";
@@ -8,7 +9,6 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, OUT_DIR, staleReason } from "../scripts/build.mjs";
 
-process.setSourceMapsEnabled(true);
 const stale = staleReason();
 if (stale !== undefined) {
   // Said only to a person: scripts and tests read stderr for yagura's own messages.

@@ -2,7 +2,7 @@
 // Builds the CLI once into dist/yagura/ (git-ignored): src/cli/main.ts and everything it imports,
 // bundled by esbuild into ES modules, the npm packages left external. Every `await import()` in the
 // sources becomes its own chunk, so a command loads only the libraries its action imports.
-// Source maps sit beside each file; bin/yagura.mjs turns them on, so stack traces name .ts lines.
+// Source maps sit beside each file; a stack trace yagura prints is mapped through them to .ts lines (src/cli/source-stack.ts).
 // `build.json` lists every input with its mtime: bin/yagura.mjs rebuilds when one changed.
 //
 // Usage: node scripts/build.mjs [--quiet]      (scripts/install.sh runs it)

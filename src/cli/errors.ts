@@ -2,6 +2,7 @@
  * The error taxonomy and its exit codes. User errors say what, where and how to fix; command
  * errors carry the node, command and output; anything else is a bug in yagura.
  */
+import { mapStack } from "./source-stack.js";
 
 /** Exit codes, stable for scripts and timers. */
 export const EXIT = {
@@ -134,6 +135,9 @@ export function describeError(err: unknown): { code: number; lines: string[] } {
   const e = err instanceof Error ? err : new Error(String(err));
   return {
     code: EXIT.internal,
-    lines: [`internal error (a bug in yagura; please report it with this output): ${e.message}`, e.stack ?? ""],
+    lines: [
+      `internal error (a bug in yagura; please report it with this output): ${e.message}`,
+      e.stack ? mapStack(e.stack) : "",
+    ],
   };
 }

@@ -76,5 +76,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && /yagura(\.mjs)?$|cli[\\/]main\.ts$/.test(process.argv[1])) {
+  // Whatever escapes main (a callback's throw, a promise no one awaited) is a bug too: reported
+  // as one, with the .ts lines, instead of Node's default print of the build's frames.
+  process.on("uncaughtException", (err) => {
+    for (const l of describeError(err).lines) if (l) console.error(l);
+    process.exit(EXIT.internal);
+  });
   process.exitCode = await main(process.argv.slice(2));
 }
