@@ -13,8 +13,14 @@ import { cmd, shq } from "./shell.js";
  */
 export function withRemoteTimeout(command: string, timeoutMs: number): string {
   const secs = (Math.max(timeoutMs, 1) / 1000).toFixed(3);
+  // A script on stdin (observe's, every op's) needs no shell to start its shell: timeout runs
+  // /bin/sh -s itself. The extra sh was 6–9 ms of a no-op observe's 43 ms of CPU on a lab node.
+  if (command === STDIN_SCRIPT) return `exec timeout -k 5 ${secs} /bin/sh -s`;
   return `exec timeout -k 5 ${secs} /bin/sh -c ${shq(command)}`;
 }
+
+/** The command that runs the script given on stdin, as the callers write it. */
+const STDIN_SCRIPT = "sh -s";
 
 /**
  * One round trip: write stdin to a private temp file beside the target, fsync it, set mode and

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shq } from "../../src/infra/shell.js";
-import { createSshPool } from "../../src/infra/ssh.js";
+import { createSshPool, withRemoteTimeout } from "../../src/infra/ssh.js";
 import { generateHostKey } from "../../src/pki/host-keys.js";
 import {
   CommandError,
@@ -121,6 +121,20 @@ describe("ssh pool", () => {
     const alive = `kill -0 $(cat ${shq(pidFile)}) 2>/dev/null && echo alive || echo gone`;
     let state = "";
     for (let i = 0; i < 40 && state !== "gone\n"; i++) state = await pool.run("n3", alive);
+    expect(state).toBe("gone\n");
+  });
+
+  it("a script on stdin runs under the node's timeout too: /bin/sh reads it, and is killed when time is up", async () => {
+    expect(withRemoteTimeout("sh -s", 1500)).toBe("exec timeout -k 5 1.500 /bin/sh -s");
+    expect(await pool.run("n2", "sh -s", { stdin: 'printf "%s|" "$0" "$#"; echo ok\n' })).toBe("/bin/sh|0|ok\n");
+    const pidFile = join(dir, "script.pid");
+    const e = await pool
+      .exec("n2", "sh -s", { stdin: `echo $$ > ${shq(pidFile)}\nexec sleep 30\n`, timeoutMs: 500 })
+      .catch((x: unknown) => x);
+    expect(e).toMatchObject({ node: "n2", code: 124, timeoutMs: 500 });
+    const alive = `kill -0 $(cat ${shq(pidFile)}) 2>/dev/null && echo alive || echo gone`;
+    let state = "";
+    for (let i = 0; i < 40 && state !== "gone\n"; i++) state = await pool.run("n2", alive);
     expect(state).toBe("gone\n");
   });
 
