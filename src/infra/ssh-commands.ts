@@ -20,7 +20,7 @@ export function withRemoteTimeout(command: string, timeoutMs: number): string {
 }
 
 /** The command that runs the script given on stdin, as the callers write it. */
-const STDIN_SCRIPT = "sh -s";
+export const STDIN_SCRIPT = "sh -s";
 
 /**
  * One round trip: write stdin to a private temp file beside the target, fsync it, set mode and

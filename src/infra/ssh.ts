@@ -13,8 +13,9 @@
 import { Readable } from "node:stream";
 import type { NodeSSH } from "node-ssh";
 import { createLimiter } from "./limit.js";
-import { uploadCommand, withRemoteTimeout } from "./ssh-commands.js";
+import { STDIN_SCRIPT, uploadCommand, withRemoteTimeout } from "./ssh-commands.js";
 import { connectNode, sameTarget, secretsLoader } from "./ssh-connect.js";
+import { openResident, ResidentLostError, type Resident, type ResidentClient } from "./ssh-resident.js";
 import {
   CommandError,
   CommandTimeoutError,
@@ -87,9 +88,14 @@ interface Conn {
   active: number;
   /** When its last command started or ended (performance.now()). */
   lastUsed: number;
+  /** Its resident shell for repeatable scripts, opened on the first one (null: the channel was refused). */
+  resident?: Promise<Resident | null>;
 }
 
-/** sshd allows 10 sessions per connection by default; stay under it. */
+/**
+ * sshd allows 10 sessions per connection by default; stay under it: 8 commands, the resident
+ * shell, and the session that kills a resident script past its timeout.
+ */
 const SESSIONS_PER_NODE = 8;
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, PIPE: 13, TERM: 15 };
 
@@ -225,8 +231,60 @@ export function createSshPool(opts: SshPoolOptions): SshPool {
     throw new NodeUnreachableError(`${node}: connection lost while running a command`);
   }
 
+  /**
+   * Runs a repeatable script in the node's resident shell (see ssh-resident.ts), opening it on the
+   * first one. Resolves undefined when the script is to run as a session of its own instead: the
+   * shell is busy with another, its channel was refused, or it went away before the script ended
+   * (running a repeatable script again is safe). A connection idle past a keepalive interval must
+   * acknowledge the request within the connect timeout, as a session's channel must open in it.
+   */
+  async function residentOn(node: string, script: string, timeoutMs: number): Promise<ExecResult | undefined> {
+    const c = connection(node);
+    const ssh = await c.ready;
+    const client = ssh.connection as ResidentClient | null;
+    if (!client) return undefined;
+    if (c.resident && (await c.resident)?.closed) c.resident = undefined;
+    const opening = (c.resident ??= openResident(client).catch(() => null));
+    const rs = await opening;
+    if (!rs) {
+      if (c.resident === opening) c.resident = undefined; // tried again with the next script
+      return undefined;
+    }
+    if (rs.busy || rs.closed) return undefined;
+    const idle = c.uses > 0 && c.active === 0 && performance.now() - c.lastUsed > connectOptions.keepaliveMs;
+    c.uses++;
+    c.active++;
+    c.lastUsed = performance.now();
+    roundTrips.set(node, (roundTrips.get(node) ?? 0) + 1);
+    let r;
+    try {
+      r = await rs.run(script, { timeoutMs, ...(idle ? { ackMs: connectTimeoutMs } : {}) });
+    } catch (e) {
+      if (!(e instanceof ResidentLostError)) throw e;
+      rs.close();
+      if (e.unanswered) drop(node, c);
+      return undefined;
+    } finally {
+      c.active--;
+      c.lastUsed = performance.now();
+    }
+    if (r !== "timeout") return r;
+    // timeout(1)'s work, from outside: the script's whole process group, the shell included.
+    if (rs.pid !== undefined)
+      await execOn(node, `kill -KILL -${rs.pid}`, undefined, connectTimeoutMs).catch(() => undefined);
+    rs.close();
+    throw new CommandTimeoutError(node, STDIN_SCRIPT, timeoutMs, "", "");
+  }
+
   const exec: NodeShell["exec"] = (node, command, o) =>
-    slot(node, () => execOn(node, command, o?.stdin, o?.timeoutMs ?? commandTimeoutMs));
+    slot(node, async () => {
+      const timeoutMs = o?.timeoutMs ?? commandTimeoutMs;
+      if (o?.repeatable && command === STDIN_SCRIPT && o.stdin !== undefined) {
+        const r = await residentOn(node, o.stdin, timeoutMs);
+        if (r) return r;
+      }
+      return execOn(node, command, o?.stdin, timeoutMs);
+    });
 
   return {
     roundTrips,

@@ -29,6 +29,13 @@ export interface ExecOptions {
   readonly stdin?: string;
   /** Kills the command after this long (default: the pool's command timeout). */
   readonly timeoutMs?: number;
+  /**
+   * Running the command twice changes nothing that running it once would not (observe's script).
+   * Such a script on stdin (`sh -s`) may run in the node's resident shell on a kept connection, a
+   * fork instead of a new session, and runs again as a session if that shell goes away mid-script.
+   * Its standard input is then /dev/null.
+   */
+  readonly repeatable?: boolean;
 }
 
 /** A command that exited non-zero: node, command, exit code and output, for the operator. */

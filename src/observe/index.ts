@@ -63,7 +63,7 @@ export const HOST_KEY_MISMATCH = "host key mismatch";
 export async function observeNode(shell: NodeShell, node: NodeSpec, desired: Desired): Promise<NodeStatus> {
   const plan = observePlan(node, desired);
   try {
-    const r = await shell.exec(node.name, "sh -s", { stdin: observeScript(plan) });
+    const r = await shell.exec(node.name, "sh -s", { stdin: observeScript(plan), repeatable: true });
     if (r.code !== 0)
       return unreachableNode(node.name, `observe script exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
     return parseObservation(node.name, plan, r.stdout.trim());
