@@ -7,8 +7,10 @@
  *
  * Each request is one line the shell reads whole before running it:
  *
- *     printf '%s.\n' N; (eval 'SCRIPT') </dev/null; r=$?; printf '\n%s %d\n' N "$r"; printf '\n%s\n' N >&2
+ *     (eval 'SCRIPT') </dev/null; r=$?; printf '\n%s %d\n' N "$r"; printf '\n%s\n' N >&2
  *
+ * preceded by `printf '%s.\n' N;`, an acknowledgement, when the connection has been idle long
+ * enough to be dead without a word.
  * N is a fresh random nonce, so a script's output cannot end its own framing; the script is one
  * single-quoted word, so nothing in it runs before eval, and in a subshell, so neither `cd`, `exit`,
  * `set -e` nor a syntax error reaches the resident shell. Its standard input is /dev/null.
@@ -127,7 +129,8 @@ function residentOn(channel: ResidentChannel): Resident {
       const end = Buffer.from(`\n${n} `);
       const errEnd = Buffer.from(`\n${n}\n`);
       return new Promise<ResidentOutcome>((resolve, reject) => {
-        let acked = false;
+        // Asked for only where the connection may be dead: it is one more packet each way.
+        let acked = o.ackMs === undefined;
         const timers: NodeJS.Timeout[] = [];
         const finish = (v: ResidentOutcome | Error) => {
           pending = undefined;
@@ -171,7 +174,7 @@ function residentOn(channel: ResidentChannel): Resident {
             }, o.ackMs),
           );
         channel.write(
-          `printf '%s.\\n' ${n}; (eval ${shq(script)}) </dev/null; yagura_rc=$?; ` +
+          `${acked ? "" : `printf '%s.\\n' ${n}; `}(eval ${shq(script)}) </dev/null; yagura_rc=$?; ` +
             `printf '\\n%s %d\\n' ${n} "$yagura_rc"; printf '\\n%s\\n' ${n} >&2\n`,
         );
       });
