@@ -269,8 +269,10 @@ export function createSshPool(opts: SshPoolOptions): SshPool {
       c.lastUsed = performance.now();
     }
     if (r !== "timeout") return r;
-    // timeout(1)'s work, from outside: the script's whole process group, the shell included.
-    if (rs.pid !== undefined)
+    // timeout(1)'s work, from outside: the script's whole process group, the shell included. Only
+    // on the connection the shell came with: after a reconnect the node may have restarted, and the
+    // pid may be another process's.
+    if (rs.pid !== undefined && conns.get(node) === c)
       await execOn(node, `kill -KILL -${rs.pid}`, undefined, connectTimeoutMs).catch(() => undefined);
     rs.close();
     throw new CommandTimeoutError(node, STDIN_SCRIPT, timeoutMs, "", "");
