@@ -4,7 +4,7 @@
  * timeout kills the script's processes on the node, and a shell lost mid-script costs a second run,
  * not an error.
  */
-import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { shq } from "../../src/infra/shell.js";
 import { createSshPool, type SshPool } from "../../src/infra/ssh.js";
 import { RESIDENT_COMMAND } from "../../src/infra/ssh-resident.js";
 import { CommandTimeoutError } from "../../src/infra/types.js";
-import { startSshd, type TestSshd } from "./sshd.js";
+import { pgrep, sshdConnections, startSshd, until, type TestSshd } from "./sshd.js";
 
 const HOST = "127.0.0.31";
 const PORT = 23831;
@@ -26,31 +26,8 @@ const target = (name: string) => ({ name, host: HOST, port: PORT, user: "root" }
 const repeatable = (p: SshPool, node: string, script: string, timeoutMs?: number) =>
   p.exec(node, "sh -s", { stdin: script, repeatable: true, ...(timeoutMs ? { timeoutMs } : {}) });
 /** Pids of the resident shells on the server (their command line is RESIDENT_COMMAND's last word). */
-const residents = (): number[] => {
-  try {
-    return execFileSync("pgrep", ["-f", "-x", "/bin/sh -s"], { encoding: "utf8" }).trim().split("\n").map(Number);
-  } catch {
-    return [];
-  }
-};
-
-/** The sshd processes serving one connection each (children of the listener). */
-const connections = (): number[] => {
-  try {
-    return execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .map(Number);
-  } catch {
-    return [];
-  }
-};
-
-async function until(ms: number, ok: () => boolean): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !ok()) await new Promise((r) => setTimeout(r, 50));
-  return ok();
-}
+const residents = (): number[] => pgrep("-f", "-x", "/bin/sh -s");
+const connections = (): number[] => sshdConnections(sshd);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "yagura-ssh-resident-"));
@@ -148,7 +125,7 @@ describe("resident shell", () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^done \d+\n$/);
       expect(r.stdout).not.toBe(`done ${shell}\n`);
-      expect(execFileSync("cat", [marks], { encoding: "utf8" })).toBe("run\nrun\n");
+      expect(readFileSync(marks, "utf8")).toBe("run\nrun\n");
       expect(p.connects.get("d")).toBe(1); // the connection itself was fine
       expect((await repeatable(p, "d", "echo $$")).stdout.trim()).not.toBe(shell); // a new resident
     } finally {

@@ -3,14 +3,13 @@
  * connections are counted on the server (the per-connection sshd processes, children of the
  * listener this test started) and by the pool.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSshPool } from "../../src/infra/ssh.js";
 import { HostKeyMismatchError } from "../../src/infra/types.js";
-import { startSshd, type TestSshd } from "./sshd.js";
+import { sshdConnections, startSshd, until, type TestSshd } from "./sshd.js";
 
 const HOST = "127.0.0.24";
 const PORT = 23822;
@@ -31,22 +30,7 @@ const pool = (o: { keepaliveMs?: number; connectTimeoutMs?: number } = {}) =>
   });
 
 /** The sshd processes serving one connection each (children of the listener). */
-const sessions = (): number[] => {
-  try {
-    return execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when there is none
-  }
-};
-
-async function until(ms: number, ok: () => boolean): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !ok()) await new Promise((r) => setTimeout(r, 50));
-  return ok();
-}
+const sessions = (): number[] => sshdConnections(sshd);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "yagura-ssh-warm-"));

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,7 +13,7 @@ import {
   NodeUnreachableError,
   type NodeShell,
 } from "../../src/infra/types.js";
-import { startSshd, type TestSshd } from "./sshd.js";
+import { sshdConnections, startSshd, type TestSshd } from "./sshd.js";
 
 const HOST = "127.0.0.23";
 const PORT = 23722;
@@ -148,10 +147,7 @@ describe("ssh pool", () => {
     await p.run("frozen", "true");
     // Freeze this connection's sshd process (a child of the sshd this test started): the node's
     // own timeout(1) can no longer report back, so only the pool's backstop can end the call.
-    const sessions = execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .map(Number);
+    const sessions = sshdConnections(sshd);
     const before = new Set(sessions);
     for (const pid of sessions) process.kill(pid, "SIGSTOP");
     try {
@@ -161,10 +157,7 @@ describe("ssh pool", () => {
       for (const pid of sessions) process.kill(pid, "SIGCONT");
     }
     expect(await p.run("frozen", "echo back")).toBe("back\n");
-    const now = execFileSync("pgrep", ["-P", String(sshd.pid)], { encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .map(Number);
+    const now = sshdConnections(sshd);
     expect(now.some((pid) => !before.has(pid))).toBe(true); // a new connection
     await p.close();
   });

@@ -101,3 +101,22 @@ export async function startSshd(
     },
   };
 }
+
+/** Pids of the processes `pgrep ARGS` finds; none when it finds none (it then exits 1). */
+export function pgrep(...args: string[]): number[] {
+  try {
+    return execFileSync("pgrep", args, { encoding: "utf8" }).trim().split("\n").map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The sshd processes serving one connection each: the children of the listener `sshd` started. */
+export const sshdConnections = (sshd: TestSshd): number[] => pgrep("-P", String(sshd.pid));
+
+/** Polls `ok` every 50 ms until it holds or `ms` pass; returns its last answer. */
+export async function until(ms: number, ok: () => boolean): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !ok()) await new Promise((r) => setTimeout(r, 50));
+  return ok();
+}
