@@ -1,7 +1,7 @@
 /**
  * etcd maintenance on a healthy cluster, one change per pass:
  *   1. a member whose node lost its data dir is removed (to be re-added as a learner)
- *   2. a member added but never started is started
+ *   2. a member added but never started is started (one starting now is waited for)
  *   3. a learner is promoted
  *   4. a control-plane node that is not a member is added as a learner
  *   5. a member whose node is not in the control plane is removed
@@ -83,10 +83,19 @@ export function decideEtcdMaintain(spec: ClusterSpec, status: ClusterStatus, o: 
     };
   }
 
-  // 2. added but never started (an interrupted add): finish the add.
+  // 2. added but never started (an interrupted add): finish the add. One whose node has a data dir
+  // was started a moment ago and has not joined yet (a member names itself once it has): nothing can
+  // be promoted before it has, and nothing is complete while it has not, so the pass waits for it.
   for (const n of cps) {
     const m = memberOf(status, n);
-    if (!m || isStarted(m) || hasEtcdData(nodeStatus(status, n))) continue;
+    if (!m || isStarted(m)) continue;
+    if (hasEtcdData(nodeStatus(status, n)))
+      return {
+        phase: "etcd-maintenance-aborted",
+        ops: [],
+        message: `learner ${n.name} has not joined yet: its etcd has a data dir but has not named itself to the cluster (etcd's log on ${n.name} says why if this lasts)`,
+        settling: true,
+      };
     const r = refuse(`starting learner ${n.name}`, m);
     if (r) return r;
     return {

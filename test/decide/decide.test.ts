@@ -258,6 +258,20 @@ const cases: Case[] = [
     targets: [1],
   },
   {
+    name: "added and started a moment ago, not joined yet: waited for, not taken as complete",
+    spec: s4,
+    status: (b) =>
+      b
+        .provisioned()
+        .etcd() // cp4's etcd runs, with a data dir
+        .member("cp4", { name: "", clientURLs: [], isLearner: true, healthy: false, inSync: false })
+        .build(),
+    phase: "etcd-maintenance-aborted",
+    ops: [],
+    message: /learner cp4 has not joined yet/,
+    settling: true,
+  },
+  {
     name: "member not in the inventory removed",
     spec: s3,
     status: (b) => b.provisioned().etcd().foreignMember("cp4", "10.79.0.14").build(),
