@@ -7,7 +7,7 @@
  *
  * Each request is one line the shell reads whole before running it:
  *
- *     (eval 'SCRIPT') </dev/null; r=$?; printf '\n%s %d\n' N "$r"; printf '\n%s\n' N >&2
+ *     (eval 'SCRIPT') </dev/null; yagura_rc=$?; printf '\n%s %d\n' N "$yagura_rc"; printf '\n%s\n' N >&2
  *
  * preceded by `printf '%s.\n' N;`, an acknowledgement, when the connection has been idle long
  * enough to be dead without a word.
@@ -16,8 +16,9 @@
  * `set -e` nor a syntax error reaches the resident shell. Its standard input is /dev/null.
  *
  * A request that outlives its timeout is ended from outside: the shell is a session leader (sshd
- * calls setsid for every session) and its scripts run in its process group, so `kill -KILL -- -PID`
- * on another session ends the script and everything it started, as timeout(1) does for a session.
+ * calls setsid for every session) and its scripts run in its process group, so `kill -KILL -PID`
+ * (no `--`: dash refuses it) on another session ends the script and everything it started, as
+ * timeout(1) does for a session.
  */
 import { randomBytes } from "node:crypto";
 import { shq } from "./shell.js";

@@ -150,6 +150,23 @@ export function createSshPool(opts: SshPoolOptions): SshPool {
     return c;
   }
 
+  /**
+   * Counts a command starting on `c`; says whether the connection was idle longer than a keepalive
+   * interval before it, and so may have died without a word since.
+   */
+  function startUse(c: Conn): boolean {
+    const idle = c.uses > 0 && c.active === 0 && performance.now() - c.lastUsed > connectOptions.keepaliveMs;
+    c.uses++;
+    c.active++;
+    c.lastUsed = performance.now();
+    return idle;
+  }
+
+  function endUse(c: Conn): void {
+    c.active--;
+    c.lastUsed = performance.now();
+  }
+
   function slot<T>(node: string, task: () => Promise<T>): Promise<T> {
     let l = perNode.get(node);
     if (!l) perNode.set(node, (l = createLimiter(SESSIONS_PER_NODE)));
@@ -170,10 +187,7 @@ export function createSshPool(opts: SshPoolOptions): SshPool {
     // keepalives notice that only after three intervals: if it cannot open a channel within the
     // connect timeout it is dropped. A command whose channel never opened because its connection
     // failed runs once more on a new connection: it had not started, so running it is safe.
-    const idle = c.uses > 0 && c.active === 0 && performance.now() - c.lastUsed > connectOptions.keepaliveMs;
-    c.uses++;
-    c.active++;
-    c.lastUsed = performance.now();
+    const idle = startUse(c);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let channel: ClosableChannel | undefined;
@@ -213,8 +227,7 @@ export function createSshPool(opts: SshPoolOptions): SshPool {
         r = "retry" as const;
       } else throw new NodeUnreachableError(`${node}: ${(e as Error).message}`, { cause: e });
     } finally {
-      c.active--;
-      c.lastUsed = performance.now();
+      endUse(c);
       clearTimeout(timer);
       clearTimeout(opening);
     }
@@ -251,10 +264,7 @@ export function createSshPool(opts: SshPoolOptions): SshPool {
       return undefined;
     }
     if (rs.busy || rs.closed) return undefined;
-    const idle = c.uses > 0 && c.active === 0 && performance.now() - c.lastUsed > connectOptions.keepaliveMs;
-    c.uses++;
-    c.active++;
-    c.lastUsed = performance.now();
+    const idle = startUse(c);
     roundTrips.set(node, (roundTrips.get(node) ?? 0) + 1);
     let r;
     try {
@@ -265,8 +275,7 @@ export function createSshPool(opts: SshPoolOptions): SshPool {
       if (e.unanswered) drop(node, c);
       return undefined;
     } finally {
-      c.active--;
-      c.lastUsed = performance.now();
+      endUse(c);
     }
     if (r !== "timeout") return r;
     // timeout(1)'s work, from outside: the script's whole process group, the shell included. Only
